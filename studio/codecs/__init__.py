@@ -1,0 +1,36 @@
+"""Codecs: Piece <-> token ids. `get_codec(name)` for a default codec, `codec_from_config(cfg)` to rebuild
+the exact codec a corpus or model was made with."""
+from __future__ import annotations
+
+import importlib
+
+from ..errors import InvalidArgument
+from .base import BOS, EOS, PAD, Codec, Encoded, FileReport, Skipped
+
+# name -> "module:Class"; modules are imported on first use so `import studio.codecs` stays light.
+CODECS = {}
+
+
+def available() -> list[str]:
+    return sorted(CODECS)
+
+
+def _class(name: str):
+    try:
+        module, cls = CODECS[name].split(":")
+    except KeyError:
+        raise InvalidArgument(f"unknown codec {name!r}; available: {', '.join(available()) or 'none'}") from None
+    return getattr(importlib.import_module(module), cls)
+
+
+def get_codec(name: str, **options) -> Codec:
+    """The named codec with its default configuration (options override single parameters)."""
+    return _class(name).default(**options)
+
+
+def codec_from_config(config: dict) -> Codec:
+    """Rebuild a codec from a saved config (as stored with corpora and models)."""
+    return _class(config["codec"])(config)
+
+
+__all__ = ["Codec", "Encoded", "Skipped", "FileReport", "get_codec", "codec_from_config", "available", "PAD", "BOS", "EOS"]

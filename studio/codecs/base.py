@@ -1,0 +1,159 @@
+"""What every codec shares: a vocabulary saved with its configuration, and encode/decode to Piece.
+
+A codec turns a Piece into a 1-D array of integer token ids and back. Its `config` (a JSON-ready dict
+that holds the vocabulary itself) travels with every corpus and model made with it, so an id means the
+same token forever. Special tokens (padding, start, end) come after the codec's own tokens; `encode`
+returns the body only, and the corpus/training code adds start and end around each piece.
+"""
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Iterator
+
+import numpy as np
+
+from ..errors import InvalidArgument, StudioError, UnreadableFile
+from ..music import Piece
+
+PAD, BOS, EOS = "<pad>", "<s>", "</s>"
+SPECIAL_TOKENS = (PAD, BOS, EOS)
+
+
+@dataclass
+class Encoded:
+    """One piece of a file that encoded."""
+
+    label: str  # where it came from: "file.mid", "book.abc#X:12", "dump.csv:row 17"
+    ids: np.ndarray  # int32 token ids, no start/end tokens
+    notes: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Skipped:
+    """One piece (or a whole file) that was left out, and why."""
+
+    label: str
+    reason: str
+
+
+@dataclass
+class FileReport:
+    """What encoding one file gave: pieces that encoded and pieces left out."""
+
+    path: str
+    encoded: list[Encoded] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Codec(ABC):
+    """Base class: subclasses set `name` and `file_extensions` and build `self.vocab` from their config."""
+
+    name: ClassVar[str]
+    file_extensions: ClassVar[tuple[str, ...]]
+
+    def __init__(self, config: dict):
+        self.config = dict(config)
+        self.vocab: list[str] = list(self.config["vocab"])
+        self.index = {tok: i for i, tok in enumerate(self.vocab)}
+        self.pad_id = self.index[PAD]
+        self.bos_id = self.index[BOS]
+        self.eos_id = self.index[EOS]
+
+    # -------------------------------------------------------------- the API scripts rely on
+    @abstractmethod
+    def encode(self, piece: Piece) -> np.ndarray:
+        """Token ids (int32) for one piece; raises UnsupportedContent if it cannot be represented."""
+
+    @abstractmethod
+    def decode(self, ids) -> Piece:
+        """A valid Piece for ANY id sequence (specials and nonsense are skipped or repaired, never raised)."""
+
+    @abstractmethod
+    def iter_file(self, path: str | Path) -> Iterator[Encoded | Skipped]:
+        """Encode every piece of a file; bad pieces come out as Skipped (a bad file: one Skipped)."""
+
+    def encode_file(self, path: str | Path) -> list[np.ndarray]:
+        """One id array per piece of the file that encodes; see `encode_file_report` for what was left out."""
+        return [e.ids for e in self.encode_file_report(path).encoded]
+
+    def encode_file_report(self, path: str | Path) -> FileReport:
+        report = FileReport(str(path))
+        try:
+            for item in self.iter_file(path):
+                (report.encoded if isinstance(item, Encoded) else report.skipped).append(item)
+        except StudioError as exc:
+            report.skipped.append(Skipped(str(path), exc.message()))
+        return report
+
+    # -------------------------------------------------------------- tokens as text
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def tokens(self, ids) -> list[str]:
+        n = len(self.vocab)
+        return [self.vocab[i] if 0 <= i < n else f"<unk:{i}>" for i in np.asarray(ids).tolist()]
+
+    def format_tokens(self, ids) -> str:
+        """Token names separated by spaces (what `studio encode` prints)."""
+        return " ".join(self.tokens(ids))
+
+    def parse_tokens(self, text: str, source: str = "") -> list[np.ndarray]:
+        """Token names or integer ids, whitespace-separated; a blank line separates pieces."""
+        pieces = []
+        for block_no, block in enumerate(_blocks(text)):
+            ids = []
+            for word_no, word in enumerate(block.split()):
+                if word in self.index:
+                    ids.append(self.index[word])
+                elif word.lstrip("-").isdigit():
+                    ids.append(int(word))
+                else:
+                    raise InvalidArgument(f"unknown token {word!r}", path=source or None,
+                                          place=f"piece {block_no + 1}, token {word_no + 1}")
+            pieces.append(np.asarray(ids, dtype=np.int64))
+        return pieces
+
+    def write_decoded(self, ids, path: str | Path) -> list[str]:
+        """Decode and write by extension (.mid by default); returns warnings about repairs."""
+        piece = self.decode(ids)
+        piece.write(path)
+        return list(piece.warnings)
+
+    # -------------------------------------------------------------- configuration
+    def save(self, path: str | Path) -> None:
+        from ..atomic import write_json
+
+        write_json(path, self.config)
+
+    def fingerprint(self) -> str:
+        """A short hash of the config: corpora and caches are keyed by it."""
+        import hashlib
+
+        return hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _blocks(text: str) -> list[str]:
+    blocks, current = [], []
+    for line in text.splitlines():
+        if line.strip():
+            current.append(line)
+        elif current:
+            blocks.append("\n".join(current))
+            current = []
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def read_token_file(path: str | Path) -> str:
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableFile(path, None, str(exc)) from None

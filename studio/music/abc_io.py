@@ -1,0 +1,222 @@
+"""ABC tunes and tune books -> Piece, through music21.
+
+A book is split into its `X:` tunes here (so an error can name the tune number and line), each tune is
+parsed by music21, repeats are expanded for playback, ties merged, and the result becomes a Piece with
+tempo from `Q:` (120 quarter notes per minute when absent), meter and key. music21 parses about 13
+tunes a second, so this is for reading and checking, never for a hot path.
+"""
+from __future__ import annotations
+
+import re
+import warnings as pywarnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import StudioError, UnreadableFile, UnsupportedContent
+from .piece import DEFAULT_QPM, NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, KeySignature, Piece
+
+DEFAULT_VELOCITY = 90
+_FIELD = re.compile(r"^([A-Za-z]):(.*)$")
+
+
+@dataclass
+class AbcTune:
+    """One tune's text as it stands in a file, with where it starts."""
+
+    path: str
+    number: str  # the X: value ("" if the file has no X: line)
+    line: int  # 1-based line of its first line in the file
+    text: str
+
+    @property
+    def place(self) -> str:
+        return f"tune X:{self.number}, line {self.line}" if self.number else f"tune at line {self.line}"
+
+    def field(self, name: str) -> str | None:
+        for line in self.text.splitlines():
+            m = _FIELD.match(line.strip())
+            if m and m.group(1) == name:
+                return m.group(2).strip()
+        return None
+
+    def field_line(self, name: str) -> int | None:
+        for offset, line in enumerate(self.text.splitlines()):
+            m = _FIELD.match(line.strip())
+            if m and m.group(1) == name:
+                return self.line + offset
+        return None
+
+
+def read_text(path: str | Path) -> str:
+    path = Path(path)
+    if path.is_dir():
+        raise UnreadableFile(path, None, "is a directory, not a file")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableFile(path, None, "no such file") from None
+    except OSError as exc:
+        raise UnreadableFile(path, None, exc.strerror or str(exc)) from None
+    if not raw.strip():
+        raise UnreadableFile(path, "line 1", "empty file")
+    if b"\x00" in raw[:4096]:
+        raise UnreadableFile(path, "byte 0", "binary data, not ABC text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # the old tune books are Latin-1
+
+
+def split_tunes(text: str, path: str = "") -> list[AbcTune]:
+    """Split a file into tunes at `X:` lines; a file without `X:` is one tune. The file header is dropped."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if re.match(r"^\s*X:", line)]
+    if not starts:
+        return [AbcTune(path, "", 1, text)] if text.strip() else []
+    tunes = []
+    for k, i in enumerate(starts):
+        j = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        number = lines[i].split(":", 1)[1].strip()
+        tunes.append(AbcTune(path, number, i + 1, "\n".join(lines[i:j]).strip() + "\n"))
+    return tunes
+
+
+def read_abc_tunes(path: str | Path) -> list[AbcTune]:
+    path = Path(path)
+    tunes = split_tunes(read_text(path), str(path))
+    if not tunes:
+        raise UnreadableFile(path, "line 1", "no ABC tune in the file")
+    return tunes
+
+
+def tune_to_piece(tune: AbcTune) -> Piece:
+    """Parse one tune with music21; raise a StudioError naming the tune and line if it cannot be read."""
+    if tune.field("K") is None:
+        raise UnsupportedContent(tune.path, tune.place, "no K: field (every ABC tune needs a key line)")
+    import music21
+
+    text = tune.text if tune.number else "X:1\n" + tune.text
+    try:
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore")
+            score = music21.converter.parseData(text, format="abc")
+    except Exception as exc:  # music21 raises many kinds; all mean "this tune does not parse"
+        raise UnsupportedContent(tune.path, tune.place, f"ABC does not parse ({_short(exc)})") from None
+    piece = stream_to_piece(score, title=tune.field("T") or "", source=_source(tune))
+    piece.meta.update({"abc": tune.text, "tune_number": tune.number, "line": tune.line})
+    if len(piece.notes) == 0:
+        raise UnsupportedContent(tune.path, tune.place, "the tune has no notes")
+    return piece
+
+
+def _source(tune: AbcTune) -> str:
+    return f"{tune.path}#X:{tune.number}" if tune.number else tune.path
+
+
+def _short(exc: Exception) -> str:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return msg[:200]
+
+
+def stream_to_piece(score, title: str = "", source: str = "", expand_repeats: bool = True) -> Piece:
+    """A music21 Score/Part/Opus-tune -> Piece (times in seconds, repeats expanded where they can be)."""
+    import music21
+
+    warn: list[str] = []
+    if expand_repeats:
+        try:
+            with pywarnings.catch_warnings():
+                pywarnings.simplefilter("ignore")
+                score = score.expandRepeats()
+        except Exception as exc:
+            warn.append(f"repeats left unexpanded ({_short(exc)})")
+    try:
+        score = score.stripTies()
+    except Exception as exc:
+        warn.append(f"ties left unmerged ({_short(exc)})")
+
+    flat = score.flatten()
+    marks = [(float(m.offset), float(m.getQuarterBPM() or DEFAULT_QPM)) for m in flat.getElementsByClass(music21.tempo.MetronomeMark)]
+    tempo_beats = [(0.0, marks[0][1] if marks else DEFAULT_QPM)] + [m for m in marks if m[0] > 0]
+    # Tempo map in beats -> seconds.
+    tb = np.array([b for b, _ in tempo_beats], dtype=float)
+    tq = np.array([q for _, q in tempo_beats], dtype=float)
+    ts_sec = np.concatenate([[0.0], np.cumsum(np.diff(tb) * 60.0 / tq[:-1])])
+
+    def to_seconds(beats):
+        b = np.asarray(beats, dtype=float)
+        i = np.clip(np.searchsorted(tb, b, side="right") - 1, 0, None)
+        return ts_sec[i] + (b - tb[i]) * 60.0 / tq[i]
+
+    parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
+    rows = []
+    names = []
+    for track, part in enumerate(parts):
+        names.append(getattr(part, "partName", None) or "")
+        pflat = part.flatten()
+        program = 0
+        inst = pflat.getElementsByClass(music21.instrument.Instrument)
+        if len(inst) and inst[0].midiProgram is not None:
+            program = int(inst[0].midiProgram)
+        for el in pflat.notes:
+            ql = float(el.quarterLength)
+            if ql <= 0:  # grace notes take no time of their own
+                continue
+            vel = el.volume.velocity if el.volume is not None and el.volume.velocity else DEFAULT_VELOCITY
+            start = float(el.offset)
+            for p in el.pitches:
+                rows.append((int(p.midi), start, start + ql, int(vel), program, False, track))
+    notes = np.array(rows, dtype=[("pitch", "i2"), ("start", "f8"), ("end", "f8"), ("velocity", "i2"),
+                                  ("program", "i2"), ("is_drum", "?"), ("track", "i2")]).astype(NOTE_DTYPE)
+    if len(notes):
+        notes["start"] = to_seconds(notes["start"])
+        notes["end"] = to_seconds(notes["end"])
+        notes = notes[np.lexsort((notes["pitch"], notes["start"]))]
+
+    tempos = np.zeros(len(tb), dtype=TEMPO_DTYPE)
+    tempos["time"], tempos["qpm"] = ts_sec, tq
+    sigs = []
+    for t in flat.getElementsByClass(music21.meter.TimeSignature):
+        sigs.append((float(to_seconds(float(t.offset))), int(t.numerator), int(t.denominator)))
+    sigs = _dedupe(sigs)
+    keys = []
+    for k in flat.getElementsByClass(music21.key.KeySignature):
+        key = k if isinstance(k, music21.key.Key) else k.asKey("major")
+        keys.append(KeySignature(float(to_seconds(float(k.offset))), key.tonic.name.replace("-", "b"), key.mode or "major"))
+    keys = [k for i, k in enumerate(keys) if i == 0 or (k.tonic, k.mode) != (keys[i - 1].tonic, keys[i - 1].mode)]
+    return Piece(
+        notes=notes,
+        tempos=tempos,
+        time_signatures=np.array(sigs, dtype=TIME_SIGNATURE_DTYPE),
+        key_signatures=keys,
+        title=title or (score.metadata.title if getattr(score, "metadata", None) and score.metadata.title else ""),
+        source=source,
+        track_names=names,
+        warnings=warn,
+    )
+
+
+def _dedupe(sigs: list[tuple]) -> list[tuple]:
+    out = []
+    for s in sigs:
+        if not out or s[1:] != out[-1][1:]:
+            out.append(s)
+    return out
+
+
+def read_abc(path: str | Path) -> list[Piece]:
+    """Every tune of an ABC file as a Piece; the first unreadable tune raises (use read_abc_lenient to skip)."""
+    return [tune_to_piece(t) for t in read_abc_tunes(path)]
+
+
+def read_abc_lenient(path: str | Path) -> tuple[list[Piece], list[StudioError]]:
+    """Every readable tune, plus one error per tune that could not be read (a book is never all-or-nothing)."""
+    pieces, errors = [], []
+    for tune in read_abc_tunes(path):
+        try:
+            pieces.append(tune_to_piece(tune))
+        except StudioError as exc:
+            errors.append(exc)
+    return pieces, errors

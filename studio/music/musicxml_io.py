@@ -1,0 +1,54 @@
+"""MusicXML <-> Piece through music21 (scores in, notated scores out)."""
+from __future__ import annotations
+
+import tempfile
+import warnings as pywarnings
+from pathlib import Path
+
+from ..errors import UnreadableFile, UnsupportedContent
+from .piece import Piece
+
+
+def read_musicxml(path: str | Path) -> Piece:
+    import music21
+
+    path = Path(path)
+    if path.is_dir():
+        raise UnreadableFile(path, None, "is a directory, not a file")
+    if not path.exists():
+        raise UnreadableFile(path, None, "no such file")
+    if path.stat().st_size == 0:
+        raise UnreadableFile(path, "byte 0", "empty file (0 bytes)")
+    try:
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore")
+            score = music21.converter.parse(str(path), format="musicxml")
+    except Exception as exc:
+        raise UnreadableFile(path, None, f"not readable as MusicXML ({str(exc).strip()[:200] or type(exc).__name__})") from None
+    from .abc_io import stream_to_piece
+
+    piece = stream_to_piece(score, source=str(path))
+    piece.title = piece.title or path.stem
+    return piece
+
+
+def write_musicxml(piece: Piece, path: str | Path) -> None:
+    """Notate the piece: music21 quantizes the MIDI rendering to beats and writes MusicXML (atomically)."""
+    import music21
+
+    from ..atomic import write_bytes
+
+    if len(piece.notes) == 0:
+        raise UnsupportedContent(None, None, "cannot write MusicXML for a piece with no notes")
+    with tempfile.TemporaryDirectory() as tmp:
+        mid = Path(tmp) / "piece.mid"
+        piece.write_midi(mid)
+        with pywarnings.catch_warnings():
+            pywarnings.simplefilter("ignore")
+            score = music21.converter.parse(str(mid), format="midi", quantizePost=True)
+            if piece.title:
+                score.insert(0, music21.metadata.Metadata())
+                score.metadata.title = piece.title
+            out = Path(tmp) / "piece.musicxml"
+            score.write("musicxml", fp=str(out))
+        write_bytes(path, out.read_bytes())
