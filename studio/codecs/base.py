@@ -90,6 +90,13 @@ class Codec(ABC):
             report.skipped.append(Skipped(str(path), exc.message()))
         return report
 
+    def augment(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A randomly varied copy of a token window for training (transposition, time stretch, ...).
+
+        The default is no augmentation; codecs whose tokens allow it override this (driven by their config).
+        """
+        return ids
+
     # -------------------------------------------------------------- tokens as text
     @property
     def vocab_size(self) -> int:
