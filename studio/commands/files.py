@@ -8,7 +8,7 @@ from pathlib import Path
 from ..cli import warn
 from ..errors import StudioError, UnsupportedContent
 from ..music import Piece
-from ..music.io import kind_of
+from ..music.io import WRITABLE, kind_of
 
 EXIT_BAD_FILE = 2
 
@@ -86,6 +86,10 @@ def format_summary(s: dict, path: str, tune: str | None = None) -> str:
 
 
 def cmd_convert(args) -> int:
+    ext = Path(args.output).suffix.lower()
+    if ext not in WRITABLE:
+        raise UnsupportedContent(args.output, None, f"cannot write {ext or '(no extension)'} files; "
+                                                    f"writable: {', '.join(WRITABLE)}")
     if kind_of(args.input) == "abc":
         from ..music.abc_io import read_abc_tunes, tune_to_piece
 

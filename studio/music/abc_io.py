@@ -7,7 +7,9 @@ tunes a second, so this is for reading and checking, never for a hot path.
 """
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import warnings as pywarnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,16 +101,43 @@ def tune_to_piece(tune: AbcTune) -> Piece:
 
     text = tune.text if tune.number else "X:1\n" + tune.text
     try:
-        with pywarnings.catch_warnings():
+        with pywarnings.catch_warnings(), _no_beaming():
             pywarnings.simplefilter("ignore")
             score = music21.converter.parseData(text, format="abc")
     except Exception as exc:  # music21 raises many kinds; all mean "this tune does not parse"
         raise UnsupportedContent(tune.path, tune.place, f"ABC does not parse ({_short(exc)})") from None
     piece = stream_to_piece(score, title=tune.field("T") or "", source=_source(tune))
+    # music21 gives pickup and partial bars time signatures of their own (a 1/16 bar, say); the tune's
+    # meter is what its M: fields say.
+    meters = tune_meters(tune.text)
+    if meters:
+        sigs = [(0.0, *meters[0])] + [s for s in piece.time_signatures.tolist() if s[0] > 0 and (s[1], s[2]) in meters]
+        piece.time_signatures = np.array(_dedupe(sigs), dtype=TIME_SIGNATURE_DTYPE)
     piece.meta.update({"abc": tune.text, "tune_number": tune.number, "line": tune.line})
     if len(piece.notes) == 0:
         raise UnsupportedContent(tune.path, tune.place, "the tune has no notes")
     return piece
+
+
+_BEAMING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _no_beaming():
+    """music21's ABC reader beams every part, which is notation only and about half of its parse time;
+    we need sounding notes, so beaming is switched off (for Parts only) while a tune is parsed."""
+    import music21
+
+    with _BEAMING_LOCK:
+        original = music21.stream.Part.__dict__.get("makeBeams")
+        music21.stream.Part.makeBeams = lambda self, *a, **k: self
+        try:
+            yield
+        finally:
+            if original is None:
+                del music21.stream.Part.makeBeams
+            else:
+                music21.stream.Part.makeBeams = original
 
 
 def _source(tune: AbcTune) -> str:
@@ -125,17 +154,13 @@ def stream_to_piece(score, title: str = "", source: str = "", expand_repeats: bo
     import music21
 
     warn: list[str] = []
-    if expand_repeats:
+    if expand_repeats and _has_repeats(score):
         try:
             with pywarnings.catch_warnings():
                 pywarnings.simplefilter("ignore")
                 score = score.expandRepeats()
         except Exception as exc:
             warn.append(f"repeats left unexpanded ({_short(exc)})")
-    try:
-        score = score.stripTies()
-    except Exception as exc:
-        warn.append(f"ties left unmerged ({_short(exc)})")
 
     flat = score.flatten()
     marks = [(float(m.offset), float(m.getQuarterBPM() or DEFAULT_QPM)) for m in flat.getElementsByClass(music21.tempo.MetronomeMark)]
@@ -160,14 +185,28 @@ def stream_to_piece(score, title: str = "", source: str = "", expand_repeats: bo
         inst = pflat.getElementsByClass(music21.instrument.Instrument)
         if len(inst) and inst[0].midiProgram is not None:
             program = int(inst[0].midiProgram)
+        tied: dict[int, int] = {}  # pitch -> row of the note a tie continues
         for el in pflat.notes:
             ql = float(el.quarterLength)
             if ql <= 0:  # grace notes take no time of their own
                 continue
             vel = el.volume.velocity if el.volume is not None and el.volume.velocity else DEFAULT_VELOCITY
             start = float(el.offset)
-            for p in el.pitches:
-                rows.append((int(p.midi), start, start + ql, int(vel), program, False, track))
+            members = el.notes if el.isChord else [el]
+            for member in members:
+                midi = int(member.pitch.midi)
+                tie = member.tie.type if member.tie is not None else (el.tie.type if el.tie is not None else None)
+                row = tied.get(midi)
+                if tie in ("continue", "stop") and row is not None and abs(rows[row][2] - start) < 1e-6:
+                    r = rows[row]
+                    rows[row] = (r[0], r[1], start + ql, *r[3:])
+                else:
+                    row = len(rows)
+                    rows.append((midi, start, start + ql, int(vel), program, False, track))
+                if tie in ("start", "continue"):
+                    tied[midi] = row
+                else:
+                    tied.pop(midi, None)
     notes = np.array(rows, dtype=[("pitch", "i2"), ("start", "f8"), ("end", "f8"), ("velocity", "i2"),
                                   ("program", "i2"), ("is_drum", "?"), ("track", "i2")]).astype(NOTE_DTYPE)
     if len(notes):
@@ -196,6 +235,31 @@ def stream_to_piece(score, title: str = "", source: str = "", expand_repeats: bo
         track_names=names,
         warnings=warn,
     )
+
+
+_METER = re.compile(r"(?:^|\[)\s*M:\s*([^\]\n%]*)", re.MULTILINE)
+
+
+def tune_meters(text: str) -> list[tuple[int, int]]:
+    """The meters a tune's M: fields (header or inline) name, in order; C is 4/4 and C| is 2/2."""
+    out = []
+    for m in _METER.finditer(text):
+        value = m.group(1).strip()
+        if value in ("C", "c"):
+            value = "4/4"
+        elif value in ("C|", "c|"):
+            value = "2/2"
+        frac = re.match(r"^\(?([\d+]+)\)?\s*/\s*(\d+)", value)
+        if frac:
+            num = sum(int(x) for x in frac.group(1).split("+") if x)
+            out.append((num, int(frac.group(2))))
+    return out
+
+
+def _has_repeats(score) -> bool:
+    import music21
+
+    return any(True for _ in score.recurse().getElementsByClass((music21.bar.Repeat, music21.spanner.RepeatBracket)))
 
 
 def _dedupe(sigs: list[tuple]) -> list[tuple]:

@@ -46,7 +46,7 @@ def read_midi(path: str | Path) -> Piece:
         if problem:
             raise UnreadableFile(path, problem[0], problem[1]) from None
         raise UnreadableFile(path, None, f"not a readable MIDI file ({exc})") from None
-    piece = score_to_piece(score, source=str(path), title=path.stem)
+    piece = score_to_piece(score, source=str(path), title=_first_track_name(data) or path.stem)
     piece.warnings.extend(warnings)
     return piece
 
@@ -180,6 +180,26 @@ def find_damage(data: bytes) -> tuple[str, str] | None:
                 pos += nbytes
         offset += 8 + length
     return None
+
+
+def _first_track_name(data: bytes) -> str:
+    """The name meta event (FF 03) of the first track: where a type-1 file keeps its title."""
+    hlen = struct.unpack(">I", data[4:8])[0]
+    offset = 8 + hlen
+    if data[offset:offset + 4] != b"MTrk":
+        return ""
+    end = min(offset + 8 + struct.unpack(">I", data[offset + 4:offset + 8])[0], len(data))
+    pos = offset + 8
+    while pos < end:
+        pos, _ = _read_vlq(data, pos, end)
+        if pos + 1 >= end or data[pos] != 0xFF:
+            return ""  # channel events before a name: no title here
+        kind = data[pos + 1]
+        pos, n = _read_vlq(data, pos + 2, end)
+        if kind == 0x03:
+            return data[pos:pos + n].decode("latin-1").strip()
+        pos += n
+    return ""
 
 
 _STATUS_NAMES = {0x80: "note-off", 0x90: "note-on", 0xA0: "aftertouch", 0xB0: "control-change",
@@ -385,14 +405,25 @@ def _to_track(events) -> mido.MidiTrack:
     return track
 
 
+# Semitones from a mode's tonic down to the tonic of the major key with the same signature.
+MODE_TO_MAJOR = {"major": 0, "ionian": 0, "dorian": 2, "phrygian": 4, "lydian": 5, "mixolydian": 7,
+                 "minor": 9, "aeolian": 9, "locrian": 11}
+PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
 def _mido_key(k: KeySignature) -> str | None:
+    """MIDI key signatures know major and minor only: a modal key is written with its signature's major."""
     mode = k.mode.lower()
-    if mode not in ("major", "minor"):
+    tonic = k.tonic[0].upper() + k.tonic[1:].replace("♯", "#").replace("♭", "b").replace("-", "b")
+    if mode in ("major", "minor"):
+        return tonic + ("m" if mode == "minor" else "") if (tonic, mode) in SHARPS_BY_KEY else None
+    if mode not in MODE_TO_MAJOR or tonic[0] not in PITCH_CLASS:
         return None
-    tonic = k.tonic[0].upper() + k.tonic[1:].replace("♯", "#").replace("♭", "b")
-    if (tonic, mode) not in {(v, m) for (v, m) in SHARPS_BY_KEY}:
-        return None
-    return tonic + ("m" if mode == "minor" else "")
+    pc = (PITCH_CLASS[tonic[0]] + tonic[1:].count("#") - tonic[1:].count("b") - MODE_TO_MAJOR[mode]) % 12
+    for name, sharps in sorted(((n, s) for (n, m), s in SHARPS_BY_KEY.items() if m == "major"), key=lambda x: abs(x[1])):
+        if (PITCH_CLASS[name[0]] + name[1:].count("#") - name[1:].count("b")) % 12 == pc:
+            return name
+    return None
 
 
 def write_midi(piece: Piece, path: str | Path, ticks_per_quarter: int | None = None, midi_format: int = 1) -> None:

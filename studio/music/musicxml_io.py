@@ -46,9 +46,26 @@ def write_musicxml(piece: Piece, path: str | Path) -> None:
         with pywarnings.catch_warnings():
             pywarnings.simplefilter("ignore")
             score = music21.converter.parse(str(mid), format="midi", quantizePost=True)
+            if piece.key is not None:
+                _set_key(score, piece.key)
             if piece.title:
                 score.insert(0, music21.metadata.Metadata())
                 score.metadata.title = piece.title
             out = Path(tmp) / "piece.musicxml"
             score.write("musicxml", fp=str(out))
         write_bytes(path, out.read_bytes())
+
+
+def _set_key(score, key) -> None:
+    """Notate the piece's own key (a MIDI file can only say major/minor; the Piece may know the mode)."""
+    import music21
+
+    try:
+        k = music21.key.Key(key.tonic.replace("b", "-") if len(key.tonic) > 1 else key.tonic, key.mode)
+    except Exception:
+        return
+    for part in score.parts:
+        for old in list(part.recurse().getElementsByClass(music21.key.KeySignature)):
+            old.activeSite.remove(old)
+        first = part.getElementsByClass(music21.stream.Measure).first()
+        (first or part).insert(0, k if first is None else music21.key.Key(k.tonic, k.mode))

@@ -271,7 +271,7 @@ class Piece:
             "source": self.source,
             "notes": int(len(self.notes)),
             "duration_seconds": round(self.duration, 6),
-            "tempos": [{"time": round(float(t), 6), "qpm": round(float(q), 4)} for t, q in self.tempos.tolist()],
+            "tempos": [{"time": round(float(t), 6), "qpm": round(float(q), 3)} for t, q in self.tempos.tolist()],
             "time_signatures": [
                 {"time": round(float(t), 6), "numerator": int(n), "denominator": int(d)}
                 for t, n, d in self.time_signatures.tolist()
