@@ -5,7 +5,7 @@ import pytest
 
 import numpy as np
 
-from conftest import EXAMPLE_ABC, MAESTRO, run_studio
+from conftest import EXAMPLE_ABC, MAESTRO, needs_maestro, run_studio
 from studio.music import Piece
 from test_midi_io import canonical, generated_piece
 
@@ -77,9 +77,10 @@ def test_convert_midi_to_musicxml_keeps_notes_on_the_beat_grid(tmp_path):
     assert canonical(back.notes) == canonical(Piece.read(tmp_path / "in.mid").notes)
 
 
+@needs_maestro
 def test_convert_performance_to_musicxml(tmp_path):
     """A real performance is notated by music21's quantizer: every note survives, some split by bar ties."""
-    piece = Piece.read(MAESTRO[0]).slice(0, 20) if MAESTRO else generated_piece()
+    piece = Piece.read(MAESTRO[0]).slice(0, 20)
     piece.write_midi(tmp_path / "in.mid")
     r = run_studio("convert", tmp_path / "in.mid", tmp_path / "out.musicxml")
     assert r.returncode == 0, r.stderr

@@ -106,7 +106,10 @@ def tune_to_piece(tune: AbcTune) -> Piece:
             score = music21.converter.parseData(text, format="abc")
     except Exception as exc:  # music21 raises many kinds; all mean "this tune does not parse"
         raise UnsupportedContent(tune.path, tune.place, f"ABC does not parse ({_short(exc)})") from None
-    piece = stream_to_piece(score, title=tune.field("T") or "", source=_source(tune))
+    try:
+        piece = stream_to_piece(score, title=tune.field("T") or "", source=_source(tune))
+    except Exception as exc:  # music21 objects we cannot turn into notes: say so, never a traceback
+        raise UnsupportedContent(tune.path, tune.place, f"cannot turn the parsed tune into notes ({_short(exc)})") from None
     # music21 gives pickup and partial bars time signatures of their own (a 1/16 bar, say); the tune's
     # meter is what its M: fields say.
     meters = tune_meters(tune.text)
@@ -194,7 +197,9 @@ def stream_to_piece(score, title: str = "", source: str = "", expand_repeats: bo
             start = float(el.offset)
             members = el.notes if el.isChord else [el]
             for member in members:
-                midi = int(member.pitch.midi)
+                pitch = getattr(member, "pitch", None)
+                drum = pitch is None  # unpitched percussion: its display position stands for the drum
+                midi = int(pitch.midi if pitch is not None else member.displayPitch().midi)
                 tie = member.tie.type if member.tie is not None else (el.tie.type if el.tie is not None else None)
                 row = tied.get(midi)
                 if tie in ("continue", "stop") and row is not None and abs(rows[row][2] - start) < 1e-6:
@@ -202,7 +207,7 @@ def stream_to_piece(score, title: str = "", source: str = "", expand_repeats: bo
                     rows[row] = (r[0], r[1], start + ql, *r[3:])
                 else:
                     row = len(rows)
-                    rows.append((midi, start, start + ql, int(vel), program, False, track))
+                    rows.append((midi, start, start + ql, int(vel), program, drum, track))
                 if tie in ("start", "continue"):
                     tied[midi] = row
                 else:

@@ -27,7 +27,10 @@ def read_musicxml(path: str | Path) -> Piece:
         raise UnreadableFile(path, None, f"not readable as MusicXML ({str(exc).strip()[:200] or type(exc).__name__})") from None
     from .abc_io import stream_to_piece
 
-    piece = stream_to_piece(score, source=str(path))
+    try:
+        piece = stream_to_piece(score, source=str(path))
+    except Exception as exc:  # music21 objects we cannot turn into notes: say so, never a traceback
+        raise UnsupportedContent(path, None, f"cannot turn the score into notes ({str(exc).strip()[:200] or type(exc).__name__})") from None
     piece.title = piece.title or path.stem
     return piece
 
