@@ -223,7 +223,8 @@ class PerformanceCodec(Codec):
             yield Skipped(label, "no notes to encode (drum notes and pitches outside "
                                  f"{self.min_pitch}..{self.max_pitch} are left out)")
             return
-        yield Encoded(label, self.encode_notes(piece.notes), notes=len(piece.notes), seconds=piece.duration)
+        yield Encoded(label, self.encode_notes(piece.notes), notes=len(piece.notes), seconds=piece.duration,
+                      warnings=list(piece.warnings))
 
     # ------------------------------------------------------------------------------------ augmentation
     def augment(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
