@@ -73,14 +73,14 @@ def lookup(folder: Path, digest: str) -> CachedFile | None:
                       meta_path.with_suffix(".npy"), meta.get("warnings", []))
 
 
-def store(folder: Path, digest: str, report: FileReport) -> CachedFile:
+def store(folder: Path, digest: str, report: FileReport, dtype=np.int32) -> CachedFile:
     sub = folder / digest[:2]
     pieces = [{"label": e.label, "length": int(len(e.ids)), "notes": int(e.notes), "seconds": float(e.seconds)}
               for e in report.encoded]
     entry = CachedFile(digest, report.path, pieces, [(s.label, s.reason) for s in report.skipped],
                        sub / f"{digest}.npy", list(report.warnings))
     if pieces:
-        ids = np.concatenate([np.asarray(e.ids, dtype=np.int32) for e in report.encoded])
+        ids = np.concatenate([np.asarray(e.ids, dtype=dtype) for e in report.encoded])
         with atomic_open(entry.ids_path) as f:
             np.save(f, ids, allow_pickle=False)
     write_json(sub / f"{digest}.json", {"source": entry.source, "pieces": pieces,

@@ -23,7 +23,7 @@ from ..codecs.base import Codec, Skipped
 from ..errors import InvalidArgument, StudioError
 from . import cache
 from .builtin import PREFIX, expand_sources
-from .store import CorpusWriter
+from .store import CorpusWriter, ids_dtype
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
 
@@ -226,4 +226,4 @@ def encode_into_cache(path: str, digest: str, config: dict, folder: str) -> cach
     codec = _codecs.get(key)
     if codec is None:
         codec = _codecs[key] = codec_from_config(config)
-    return cache.store(Path(folder), digest, codec.encode_file_report(path))
+    return cache.store(Path(folder), digest, codec.encode_file_report(path), ids_dtype(codec.vocab_size))

@@ -238,7 +238,7 @@ class CorpusWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _raw_to_npy(raw: Path, out: Path, dtype: np.dtype, count: int, chunk: int = 1 << 24) -> None:
+def _raw_to_npy(raw: Path, out: Path, dtype: np.dtype, count: int, chunk: int = 1 << 20) -> None:
     """Put a .npy header in front of raw little-endian ids, streaming (never the whole array in memory)."""
     header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (count,)}
     with atomic_open(out) as dst, open(raw, "rb") as src:
