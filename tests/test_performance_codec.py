@@ -245,6 +245,7 @@ def test_decode_odd_inputs(codec):
     assert len(codec.decode([]).notes) == 0
     assert len(codec.decode(np.array([[60, 300], [188, 60]])).notes) == 1
     assert len(codec.decode([60, 2 ** 80, 300.0, float("nan"), None, "x", 188]).notes) == 1
+    assert len(codec.decode(i for i in (60, 300, 188)).notes) == 1
 
 
 @settings(max_examples=200, deadline=None)

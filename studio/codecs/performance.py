@@ -368,6 +368,8 @@ def _fit_length(ids: np.ndarray, n: int, shift0: int, shift_end: int) -> np.ndar
 
 def _as_int_array(ids) -> np.ndarray:
     """Any sequence of integers as int64; things that are not integers in int64 range become -1."""
+    if not hasattr(ids, "__len__"):
+        ids = list(ids)  # a generator or other iterable
     try:
         arr = np.asarray(ids)
         if arr.dtype.kind in "iub":
