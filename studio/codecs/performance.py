@@ -270,11 +270,6 @@ class PerformanceCodec(Codec):
         out = _fit_length(self._join(ids[anchors], delta, tail), n, self.shift0, self.velocity0)
         return out if len(out) == n else ids.copy()
 
-    # ------------------------------------------------------------------------------------ naming
-    def describe(self) -> str:
-        return (f"performance events: {self.pitches} NOTE_ON, {self.pitches} NOTE_OFF, {self.max_shift} TIME_SHIFT "
-                f"of {1000 / self.steps_per_second:g} ms, {self.velocity_bins} VELOCITY bins")
-
 
 # ---------------------------------------------------------------------------------------------- helpers
 def _check(p: dict) -> None:
