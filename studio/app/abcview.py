@@ -31,12 +31,28 @@ def _place_line(place: str | None) -> int:
     return int(m.group(1)) if m else 1
 
 
-def _parse_prefix_ok(tune: AbcTune, lines: list[str], k: int) -> bool:
+def _parses(tune: AbcTune, lines: list[str], k: int) -> bool:
+    """Does the tune cut after line k parse? The K: line is kept in every cut (no tune reads without it)."""
+    key = next((i for i, line in enumerate(lines) if line.strip().startswith("K:")), None)
+    cut = lines[:k] + ([lines[key]] if key is not None and k <= key else [])
     try:
-        tune_to_piece(AbcTune(tune.path, tune.number, tune.line, "\n".join(lines[:k]) + "\n"))
+        tune_to_piece(AbcTune(tune.path, tune.number, tune.line, "\n".join(cut) + "\n"))
     except StudioError as exc:
         return "does not parse" not in exc.reason
     return True
+
+
+def bad_line(tune: AbcTune) -> int:
+    """The line (in the tune's file) where it stops parsing: the first cut that fails ends on it."""
+    lines = tune.text.splitlines()
+    lo, hi = 1, len(lines)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _parses(tune, lines, mid):
+            lo = mid + 1
+        else:
+            hi = mid
+    return tune.line + lo - 1
 
 
 def parse_abc_text(text: str, progress=None, stop=None) -> tuple[Piece, list[tuple[int, str]]]:
@@ -51,17 +67,8 @@ def parse_abc_text(text: str, progress=None, stop=None) -> tuple[Piece, list[tup
         with contextlib.redirect_stderr(captured):
             piece = tune_to_piece(tune)
     except StudioError as exc:
-        lines = tune.text.splitlines()
-        if "does not parse" in exc.reason and not _parse_prefix_ok(tune, lines, len(lines)) and len(lines) > 1:
-            lo, hi = 1, len(lines)  # the first prefix that fails ends on the bad line
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if _parse_prefix_ok(tune, lines, mid):
-                    lo = mid + 1
-                else:
-                    hi = mid
-            raise UnsupportedContent(None, f"line {tune.line + lo - 1}", exc.reason) from None
-        raise UnsupportedContent(None, f"line {tune.line}", exc.reason) from None
+        line = bad_line(tune) if "does not parse" in exc.reason else tune.line
+        raise UnsupportedContent(None, f"line {line}", exc.reason) from None
     warnings = []
     for token in _BAD_NOTE.findall(captured.getvalue()):
         line = next((tune.line + i for i, s in enumerate(tune.text.splitlines()) if token in s), tune.line)

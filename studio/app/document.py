@@ -61,7 +61,6 @@ class PieceDocument(QObject):
         self.provenance = dict(provenance or {})  # how it was made: model, settings, seed, source file
         self.selected = np.zeros(len(self.piece.notes), dtype=bool)
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.indexChanged.connect(lambda _i: self.changed.emit())
 
     # ----------------------------------------------------------------- facts
     @property
