@@ -180,8 +180,9 @@ class MainWindow(QMainWindow):
     def add_piece(self, piece: Piece, path: str = "", provenance: dict | None = None) -> EditorTab:
         doc = PieceDocument(piece, path, provenance)
         tab = EditorTab(doc)
+        doc.setParent(tab)  # the document lives and dies with its tab
         doc.changed.connect(self._changed)
-        doc.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
+        doc.undo_stack.cleanChanged.connect(self._update_title)
         tab.roll.message.connect(self.message)
         tab.roll.noteAuditioned.connect(self.transport.audition)
         tab.roll.view.follow = self.actions_["follow"].isChecked()
@@ -312,7 +313,7 @@ class MainWindow(QMainWindow):
         return n
 
     # ----------------------------------------------------------------- window state
-    def _update_title(self) -> None:
+    def _update_title(self, *_clean) -> None:
         dirty = any(not t.document.undo_stack.isClean() for t in self.editor_tabs())
         name = Path(self.project_path).name if self.project_path else "Untitled project"
         self.setWindowTitle(f"{name}{' *' if dirty else ''} — Studio")
