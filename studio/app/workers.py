@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import traceback
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from ..errors import StudioError
 
@@ -49,8 +49,9 @@ class Job(QObject):
         self.runner.progress.connect(self.progress)
         self.runner.finished.connect(self.finished)
         self.runner.failed.connect(self.failed)
-        self.runner.finished.connect(self.thread.quit)
-        self.runner.failed.connect(self.thread.quit)
+        # Direct: the thread ends even while the GUI thread is blocked in wait() (closing the window).
+        self.runner.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.runner.failed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.thread.finished.connect(self.done)
 
     def start(self) -> "Job":
