@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from . import edits
 from .geometry import PX_PER_SECOND, ROW_HEIGHT, is_black, note_name, pitch_of, x_of, y_of
 from .grid import bar_starts
-from .notelayer import SELECTED_COLOR, velocity_color
+from .notelayer import SELECTED_COLOR, VELOCITY_BUCKETS, velocity_color
 from .view import LOOP_COLOR, PLAYHEAD_COLOR, PianoRollView
 
 
@@ -202,32 +202,42 @@ class VelocityLane(_Follower):
         return np.flatnonzero((notes["start"] >= t0 - 0.05) & (notes["start"] <= t1))
 
     def paintEvent(self, _event) -> None:
+        """Stems batched per velocity colour (a few draw calls per frame, however many notes are visible)."""
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#f5f5f5"))
-        h = self.height() - 4
+        h, bottom = self.height() - 4, float(self.height())
         idx = self._visible()
         notes = self.view.doc.notes
-        sel = self.view.doc.selected
-        if len(idx) > 4000:  # far zoomed out: the loudest note per pixel column is what matters
-            xs = self.x_at(notes["start"][idx]).astype(int).clip(0, self.width() - 1)
-            top = np.zeros(self.width(), dtype=int)
-            np.maximum.at(top, xs, notes["velocity"][idx].astype(int))
-            painter.setPen(QPen(QColor("#78909c"), 1))
-            for x in np.flatnonzero(top).tolist():
-                painter.drawLine(QPointF(x, self.height()), QPointF(x, self.height() - top[x] / 127 * h))
-        else:
-            xs = self.x_at(notes["start"][idx]).tolist()
-            for x, i in zip(xs, idx.tolist()):
-                v = int(notes["velocity"][i])
-                y = self.height() - v / 127 * h
-                colour = SELECTED_COLOR if sel[i] else velocity_color(v)
-                painter.setPen(QPen(colour.darker(130), 2))
-                painter.drawLine(QPointF(x, self.height()), QPointF(x, y))
-                painter.setBrush(colour)
-                painter.drawEllipse(QPointF(x, y), 2.5, 2.5)
+        xs = self.x_at(notes["start"][idx])
+        vel = notes["velocity"][idx].astype(int)
+        if len(idx) > self.width() / 4:  # denser than a stem per 4 px: one numpy-drawn image of column maxima
+            self._paint_dense(painter, xs, vel, h)
+            painter.end()
+            return
+        bucket = np.minimum(vel * VELOCITY_BUCKETS // 128, VELOCITY_BUCKETS - 1)
+        bucket[self.view.doc.selected[idx]] = VELOCITY_BUCKETS
+        ys = bottom - vel / 127 * h
+        xl, yl = xs.tolist(), ys.tolist()
+        painter.setPen(Qt.PenStyle.NoPen)
+        for b in np.unique(bucket).tolist():
+            ks = np.flatnonzero(bucket == b).tolist()
+            painter.setBrush(SELECTED_COLOR if b == VELOCITY_BUCKETS else
+                             velocity_color(int((b + 0.5) * 127 / VELOCITY_BUCKETS)))
+            painter.drawRects([QRectF(xl[k] - 1.0, yl[k], 2.0, bottom - yl[k]) for k in ks])
+            painter.drawRects([QRectF(xl[k] - 2.5, yl[k] - 2.5, 5.0, 5.0) for k in ks])
         painter.setPen(QColor("#757575"))
         painter.drawText(QPointF(4, 12), "Velocity")
         painter.end()
+
+    def _paint_dense(self, painter: QPainter, xs: np.ndarray, vel: np.ndarray, h: int) -> None:
+        width, height = self.width(), self.height()
+        top = np.zeros(width, dtype=int)
+        np.maximum.at(top, xs.astype(int).clip(0, width - 1), vel)
+        filled = np.arange(height)[:, None] >= (height - top / 127 * h)[None, :]
+        pixels = np.ascontiguousarray(np.where(filled & (top > 0), np.uint32(QColor("#78909c").rgba()), np.uint32(0)))
+        painter.drawImage(0, 0, QImage(pixels.data, width, height, width * 4, QImage.Format.Format_ARGB32))
+        painter.setPen(QColor("#757575"))
+        painter.drawText(QPointF(4, 12), "Velocity")
 
     def _velocity_at(self, y: float) -> int:
         return int(round(np.clip((self.height() - y) / (self.height() - 4) * 127, 1, 127)))
