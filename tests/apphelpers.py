@@ -38,3 +38,17 @@ def wheel(widget, pos: QPoint, delta: int, modifiers=Qt.KeyboardModifier.NoModif
     event = QWheelEvent(QPointF(pos), QPointF(widget.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, delta),
                         Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(widget, event)
+
+
+def crash_midway(progress, stop):
+    """A job whose process dies without a word (as a segfault or the OOM killer would end it)."""
+    import os
+
+    progress({"step": 1})
+    os._exit(3)
+
+
+def reject_input(path, progress, stop):
+    from studio.errors import UnsupportedContent
+
+    raise UnsupportedContent(path, "line 3", "no K: field")

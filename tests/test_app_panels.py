@@ -179,3 +179,21 @@ def test_engine_lookup_names_what_is_missing():
     if not found:
         assert "folk ABC writer" in found.tooltip
     assert np.all([name in engines.WHERE for name in engines.ENGINES])
+
+
+def test_a_job_process_that_dies_or_fails_is_reported(qtbot):
+    from apphelpers import crash_midway, reject_input
+    from studio.app.workers import ProcessJob, make_job
+
+    job = make_job(crash_midway, parent=None, in_process=True)
+    assert isinstance(job, ProcessJob)
+    steps = []
+    job.progress.connect(steps.append)
+    with qtbot.waitSignal(job.failed, timeout=20000) as failed:
+        job.start()
+    assert "exit code 3" in failed.args[0] and steps == [{"step": 1}]
+    job = ProcessJob(reject_input, "tune.abc")
+    with qtbot.waitSignal(job.failed, timeout=20000) as failed:
+        job.start()
+    assert failed.args[0] == "tune.abc: line 3: no K: field"
+    assert isinstance(make_job(lambda progress, stop: None, in_process=True), Job)

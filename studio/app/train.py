@@ -1,5 +1,6 @@
 """The training panel: pick a corpus and a preset (or edit the numbers), Train, watch the loss curve,
-Stop and Resume. Training runs in a background `Job` calling the training engine's
+Stop and Resume. Training runs in a child process (`workers.ProcessJob`, so torch never holds the GUI's
+GIL) calling the training engine's
 `train(config, progress=..., stop=...)`; the engine reports progress as dicts:
 `{"step", "steps", "train_loss", "valid_loss"?, "tokens_per_second", "elapsed", "eta"?, "model_dir"?}`.
 """
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from . import engines
-from .workers import Job
+from .workers import make_job
 
 # Presets the issue names. folk-rnn: 3 x 512 LSTM, dropout 0.5, batch 64 (Sturm et al. 2016);
 # Performance RNN: 3 x 512 LSTM, batch 64, lr 1e-3 (magenta performance_rnn).
@@ -98,7 +99,7 @@ class TrainPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.job: Job | None = None
+        self.job = None  # a ProcessJob (or a Job for functions that cannot run in another process)
         self.last_model_dir = ""
         self.corpus = QComboBox()
         self.corpus.setToolTip("The corpus to learn from (import one in the Library)")
@@ -213,7 +214,7 @@ class TrainPanel(QWidget):
         else:
             self.plot.clear()
         self._started = time.monotonic()
-        self.job = Job(fn, cfg, parent=self)
+        self.job = make_job(fn, cfg, parent=self, in_process=True)
         self.job.progress.connect(self.on_progress)
         self.job.finished.connect(self.on_finished)
         self.job.failed.connect(self.on_failed)
