@@ -197,3 +197,18 @@ def test_a_job_process_that_dies_or_fails_is_reported(qtbot):
         job.start()
     assert failed.args[0] == "tune.abc: line 3: no K: field"
     assert isinstance(make_job(lambda progress, stop: None, in_process=True), Job)
+
+
+def test_importing_files_into_the_library_builds_a_corpus_and_lists_it(qtbot, tmp_path):
+    pytest.importorskip("studio.corpus.importer", reason="the corpus importer is merged from another branch")
+    pytest.importorskip("studio.codecs.performance", reason="the performance codec is merged from another branch")
+    for k in range(2):
+        scale_piece().transpose(k).write_midi(tmp_path / f"scale{k}.mid")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.import_into_library("scales", [str(tmp_path)])
+    qtbot.waitUntil(lambda: any(e.name == "scales" for e in window.library.corpus_entries()), timeout=60000)
+    entry = next(e for e in window.library.corpus_entries() if e.name == "scales")
+    assert entry.summary == "performance, 2 pieces"
+    assert "2 pieces" in window.library.status.text()
+    assert window.train_panel.corpus.findData(entry.path) >= 0  # ready to train on

@@ -15,8 +15,10 @@ ENGINES: dict[str, tuple[str, str]] = {
     "list_corpora": ("studio.corpus.store", "list_corpora"),
     # Corpus.open(name) -> Corpus with .name .path .pieces, len(); its corpus.json carries stats/sources
     "open_corpus": ("studio.corpus.store", "Corpus"),
-    # import_corpus(name, sources: list[str], codec: str, progress=callable, stop=threading.Event) -> report
+    # import_corpus(name, codec: Codec, paths, progress=callable(done, total, file), stop=Event) -> ImportReport
     "import_corpus": ("studio.corpus.importer", "import_corpus"),
+    # builtin_collections() -> [{"name", "title", "licence", "files", "tunes"}, ...] (music21's folk collections)
+    "builtin_collections": ("studio.corpus.builtin", "builtin_collections"),
     # train(config: dict, progress=callable(dict), stop=threading.Event) -> model folder path
     "train": ("studio.training", "train"),
     # generate(model_dir, settings: dict, progress=callable(dict), stop=threading.Event) -> list[(Piece, dict)]
@@ -33,6 +35,7 @@ ENGINES: dict[str, tuple[str, str]] = {
 
 WHERE = {
     "list_corpora": "the corpus store", "open_corpus": "the corpus store", "import_corpus": "the corpus importer",
+    "builtin_collections": "the corpus importer",
     "train": "the training engine", "generate": "the generation engine", "load_model": "the model loader",
     "player": "the playback engine", "render_wav": "the audio renderer", "piece_to_abc": "the folk ABC writer",
 }

@@ -94,12 +94,42 @@ def models() -> list[Entry]:
     return out
 
 
+def run_import(name: str, sources: list[str], codec_name: str, progress, stop) -> str:
+    """Import files/folders (or `builtin:NAME` collections) into corpus `name`; the job the window runs.
+    Returns the importer's report as text (shown in the library)."""
+    from ..codecs import get_codec
+
+    importer = engines.engine("import_corpus")
+    if not importer:
+        raise RuntimeError(importer.tooltip)
+    report = importer(name, get_codec(codec_name), sources, stop=stop,
+                      progress=lambda done, total, path: progress({"done": done, "total": total, "file": str(path)}))
+    return report.summary()
+
+
+_builtin_counts: dict[str, dict] = {}
+
+
+def builtin_details(name: str) -> dict:
+    """Tune and file counts of a built-in collection (counted once, by X: lines, when first shown)."""
+    if not _builtin_counts:
+        lister = engines.engine("builtin_collections")
+        if lister:
+            try:
+                _builtin_counts.update({c["name"]: c for c in lister()})
+            except Exception as exc:  # music21's corpus folder missing or unreadable: say so on the card
+                _builtin_counts["\0error"] = {"error": str(exc)}
+    return _builtin_counts.get(name, {})
+
+
 def card_html(entry: Entry) -> str:
     """The card shown under the list: the facts a user picks a corpus or model by."""
     i = entry.info
     rows: list[tuple[str, object]] = []
     if entry.kind == "builtin":
+        counts = builtin_details(entry.name)
         rows = [("Collection", i.get("title", entry.name)), ("Licence", i.get("licence", "")),
+                ("Tunes", counts.get("tunes", "")), ("Files", len(counts.get("files", [])) or ""),
                 ("Status", "ships inside music21; not imported yet — press Import")]
     elif entry.kind == "corpus":
         rows = [("Codec", (i.get("codec") or {}).get("codec", "?")), ("Created", i.get("created", "")),
@@ -202,7 +232,7 @@ class LibraryPanel(QWidget):
         if e is None or e.kind != "builtin":
             self.status.setText("Pick a built-in collection to import, or use File > Import into Library for files.")
             return
-        self.importRequested.emit(e.name, [e.name])
+        self.importRequested.emit(e.name, [f"builtin:{e.name}"])
 
     def _use(self) -> None:
         e = self.current()

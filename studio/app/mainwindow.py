@@ -21,11 +21,11 @@ from .abcview import AbcView
 from .actions import ShortcutsDialog, build_actions
 from .document import PieceDocument
 from .generate import GeneratePanel
-from .library import LibraryPanel
+from .library import LibraryPanel, run_import
 from .pianoroll import PianoRoll
 from .train import TrainPanel
 from .transport import Transport
-from .workers import Job
+from .workers import Job, make_job
 
 AUTOSAVE_IDLE_MS = int(float(os.environ.get("STUDIO_AUTOSAVE_SECONDS", "3")) * 1000)
 OPEN_ALL_TUNES_UP_TO = 8  # an ABC book with more tunes asks which one to open
@@ -149,18 +149,23 @@ class MainWindow(QMainWindow):
         return doc.piece.copy()
 
     def import_into_library(self, name: str, sources: list) -> None:
+        """Import files or `builtin:` collections into a corpus, in a child process; the report lands in
+        the library panel."""
         fn = engines.engine("import_corpus")
         if not fn:
             self.show_error(fn.tooltip)
             return
-        job = Job(fn, name, list(sources), "folk" if all(kind_of(s) in ("abc", "") for s in sources) else "performance",
-                  parent=self)
-        job.progress.connect(lambda e: self.message(f"Importing {name}: {e}"))
-        job.finished.connect(lambda _r: (self.refresh_library(), self.message(f"Imported {name}")))
-        job.failed.connect(lambda m: self.show_error(f"Import of {name} failed: {m}"))
+        codec = "folk" if all(s.startswith("builtin:") or kind_of(s) == "abc" for s in sources) else "performance"
+        job = make_job(run_import, name, [str(s) for s in sources], codec, parent=self, in_process=True)
+        job.progress.connect(lambda e: self.library.status.setText(
+            f"Importing {name}: {e['done']}/{e['total']} files ({Path(e['file']).name})"))
+        job.finished.connect(lambda report: (self.refresh_library(), self.library.status.setText(str(report))))
+        job.failed.connect(lambda m: (self.library.status.setText(f"Import of {name} failed."),
+                                      self.show_error(f"Import of {name} failed: {m}")))
+        self.library.status.setText(f"Importing {name}…")
         self._run(job)
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job) -> None:
         self.jobs.append(job)
         job.done.connect(lambda j=job: self.jobs.remove(j) if j in self.jobs else None)
         job.start()
