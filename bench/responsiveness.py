@@ -46,7 +46,7 @@ def train_lstm(config, progress, stop):
         opt.step()
         step += 1
         elapsed = time.monotonic() - t0
-        progress({"step": step, "steps": 10**6, "train_loss": loss.item(), "elapsed": elapsed,
+        progress({"step": step, "steps": config.get("steps", 10**6), "train_loss": loss.item(), "elapsed": elapsed,
                   "tokens_per_second": step * 16 * 64 / elapsed})
     return ""
 

@@ -101,7 +101,7 @@ def main() -> None:
     window.docks["Train"].raise_()
     panel = window.train_panel
     panel.set_corpora([("session-tunes", str(studio_home() / "corpora" / "session-tunes"))])
-    panel.config = lambda: {"seconds": 25, "hidden": 128, "threads": 1, "corpus": "session-tunes"}
+    panel.config = lambda: {"seconds": 25, "hidden": 128, "threads": 1, "corpus": "session-tunes", "steps": 400}
     panel.start(train_fn=responsiveness.train_lstm)
     deadline = time.monotonic() + 60
     while len(panel.plot.train) < 25 and time.monotonic() < deadline:

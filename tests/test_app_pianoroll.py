@@ -13,7 +13,7 @@ from studio.app.pianoroll import PianoRoll
 from studio.app.pianoroll import edits
 from studio.app.pianoroll.geometry import ROW_HEIGHT, note_name, x_of, y_of
 from studio.app.pianoroll.grid import Grid
-from studio.music.piece import Piece
+from studio.music.piece import Piece, make_notes
 
 
 @pytest.fixture
@@ -259,3 +259,12 @@ def test_grid_divisions_and_triplets():
     notes["start"] += 0.04
     q = edits.quantize(notes, np.ones(len(notes), bool), Grid(piece, "1/4"))
     assert np.allclose(q["start"] % 0.5, 0.0)
+
+
+def test_ruler_counts_bars_for_metered_music_and_seconds_for_performances(qtbot):
+    assert PieceDocument(scale_piece()).is_metered
+    assert PieceDocument(Piece.read(EXAMPLE_ABC)).is_metered
+    rng = np.random.default_rng(1)
+    start = np.sort(rng.uniform(0, 30, 300))
+    played = scale_piece().with_notes(make_notes(rng.integers(40, 80, 300), start, start + 0.3))
+    assert not PieceDocument(played).is_metered  # a 4/4 mark but onsets off any grid: a recorded performance

@@ -60,6 +60,7 @@ class PieceDocument(QObject):
         self.path = path  # the file it was opened from or last exported to ("" for generated pieces)
         self.provenance = dict(provenance or {})  # how it was made: model, settings, seed, source file
         self.selected = np.zeros(len(self.piece.notes), dtype=bool)
+        self._metered: tuple = (None, True)
         self.undo_stack = QUndoStack(self)
 
     # ----------------------------------------------------------------- facts
@@ -73,8 +74,28 @@ class PieceDocument(QObject):
 
     @property
     def is_metered(self) -> bool:
-        """Pieces with a meter get a bars-and-beats ruler; free performances get seconds."""
-        return len(self.piece.time_signatures) > 0
+        """Bars and beats in the ruler, or seconds? A piece is metered when it has a time signature and its
+        onsets mostly sit on a 1/16 or triplet grid of its tempo map. A recorded performance (Maestro files
+        carry a default 4/4 at 120 BPM) has onsets anywhere, so it gets seconds."""
+        key = (id(self.piece.notes), id(self.piece.time_signatures), id(self.piece.tempos))
+        if self._metered[0] != key:
+            self._metered = (key, self._onsets_on_grid())
+        return self._metered[1]
+
+    def _onsets_on_grid(self) -> bool:
+        if len(self.piece.time_signatures) == 0:
+            return False
+        starts = self.notes["start"]
+        if len(starts) == 0:
+            return True
+        beats = np.asarray(self.piece.seconds_to_beats(starts[:2000]))
+        qpm = float(self.piece.tempos["qpm"][0])
+        tolerance = 0.015 * qpm / 60.0  # 15 ms in beats
+        on_grid = np.zeros(len(beats), dtype=bool)
+        for division in (4, 3):
+            scaled = beats * division
+            on_grid |= np.abs(scaled - np.round(scaled)) <= tolerance * division
+        return bool(on_grid.mean() >= 0.6)
 
     def selected_indices(self) -> np.ndarray:
         return np.flatnonzero(self.selected)

@@ -208,10 +208,6 @@ class LibraryPanel(QWidget):
                 self.entries.append(e)
                 top.addChild(item)
             top.setExpanded(True)
-        importer = engines.engine("import_corpus")
-        self.import_button.setEnabled(bool(importer))
-        self.import_button.setToolTip("Import the selected built-in collection (one click)" if importer
-                                      else importer.tooltip)
         self._show(self.tree.currentItem())
 
     def entry_of(self, item) -> Entry | None:
@@ -226,6 +222,10 @@ class LibraryPanel(QWidget):
         e = self.entry_of(item)
         self.card.setHtml(card_html(e) if e else "<p>Pick a corpus or a model to see its card.</p>")
         self.use_button.setEnabled(bool(e) and e.kind != "builtin")
+        importer = engines.engine("import_corpus")
+        self.import_button.setEnabled(bool(importer) and bool(e) and e.kind == "builtin")
+        self.import_button.setToolTip(importer.tooltip if not importer else
+                                      "Import this collection into your corpora (one click)")
 
     def _import(self) -> None:
         e = self.current()

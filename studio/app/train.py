@@ -72,8 +72,8 @@ class LossPlot(QWidget):
         def at(s, v):
             return QPointF(left + (s - s0) / (s1 - s0) * (right - left), bottom - (v - l0) / (l1 - l0) * (bottom - top))
 
-        p.drawText(2, top + 10, f"{l1:.2f}")
-        p.drawText(2, bottom, f"{l0:.2f}")
+        p.drawText(2, top + 10, f"{l1:.4g}")
+        p.drawText(2, bottom, f"{l0:.4g}")
         p.drawText(right - 80, self.height() - 4, f"step {int(s1)}")
         for series, colour in ((self.train, "#1e88e5"), (self.valid, "#fb8c00")):
             if series:

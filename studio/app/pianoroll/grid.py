@@ -71,3 +71,11 @@ def bar_length_at(piece: Piece, beats: float) -> float:
     i = int(np.searchsorted(bars, beats, side="right")) - 1
     i = max(0, min(i, len(bars) - 2))
     return float(bars[i + 1] - bars[i]) if len(bars) > 1 else 4.0
+
+
+SECOND_STEPS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
+
+
+def second_step(px_per_second: float, min_px: float = 60.0) -> float:
+    """The finest round number of seconds whose ticks are at least `min_px` apart (ruler and grid agree)."""
+    return next((s for s in SECOND_STEPS if s * px_per_second >= min_px), SECOND_STEPS[-1])

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from . import edits
 from .geometry import PX_PER_SECOND, ROW_HEIGHT, is_black, note_name, pitch_of, x_of, y_of
-from .grid import bar_starts
+from .grid import bar_starts, second_step
 from .notelayer import SELECTED_COLOR, VELOCITY_BUCKETS, velocity_color
 from .view import LOOP_COLOR, PLAYHEAD_COLOR, PianoRollView
 
@@ -149,8 +149,7 @@ class Ruler(_Follower):
                     painter.drawLine(QPointF(bx, h * 0.75), QPointF(bx, h))
 
     def _paint_seconds(self, painter: QPainter, t0: float, t1: float, h: int) -> None:
-        span = max(t1 - t0, 1e-6)
-        step = next(s for s in (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1e9) if s * self.width() / span >= 60)
+        step = second_step(self.view.sx * PX_PER_SECOND)
         for t in np.arange(np.floor(t0 / step) * step, t1 + step, step).tolist():
             x = float(self.x_at(t))
             painter.drawLine(QPointF(x, h * 0.45), QPointF(x, h))

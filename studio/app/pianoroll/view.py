@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QRubberBand
 from ..document import PieceDocument
 from . import edits
 from .geometry import PX_PER_SECOND, ROW_HEIGHT, SCENE_HEIGHT, is_black, pitch_of, seconds_of, x_of, y_of
-from .grid import Grid, bar_starts
+from .grid import Grid, bar_starts, second_step
 from .notelayer import NoteLayer
 
 TOOLS = ("select", "draw", "erase")
@@ -190,11 +190,19 @@ class PianoRollView(QGraphicsView):
         self._draw_time_lines(painter, rect)
 
     def _draw_time_lines(self, painter: QPainter, rect: QRectF) -> None:
-        piece = self.doc.piece
-        b0 = float(piece.seconds_to_beats(max(seconds_of(rect.left()), 0.0)))
-        b1 = float(piece.seconds_to_beats(max(seconds_of(rect.right()), 0.0)))
-        px_per_beat = self.sx * PX_PER_SECOND * 60.0 / float(piece.tempos["qpm"].mean())
+        """Beat and bar lines for metered music; round-second lines (as in the ruler) for performances."""
         top, bottom = rect.top(), rect.bottom()
+        t0, t1 = max(seconds_of(rect.left()), 0.0), max(seconds_of(rect.right()), 0.0)
+        px_per_second = self.sx * PX_PER_SECOND
+        if not self.doc.is_metered:
+            for step, colour in ((second_step(px_per_second, 15.0), "#eceff1"), (second_step(px_per_second), "#c5c9ce")):
+                xs = np.arange(math.floor(t0 / step) * step, t1 + step, step) * PX_PER_SECOND
+                painter.setPen(QPen(QColor(colour), 0))
+                painter.drawLines([QLineF(x, top, x, bottom) for x in xs.tolist()])
+            return
+        piece = self.doc.piece
+        b0, b1 = float(piece.seconds_to_beats(t0)), float(piece.seconds_to_beats(t1))
+        px_per_beat = px_per_second * 60.0 / float(piece.tempos["qpm"].mean())
         step = self.grid.step_beats
         levels = []  # (beats step, colour), finest first, only when lines would be >= 6 px apart
         if step and step < 1 and step * px_per_beat >= 6:
@@ -208,9 +216,11 @@ class PianoRollView(QGraphicsView):
             painter.drawLines([QLineF(x, top, x, bottom) for x in xs.tolist()])
         bars = bar_starts(piece, b1 + 1)
         bars = bars[bars >= b0 - 1e-9]
-        if len(bars) > self.viewport().width() / 4:  # too dense to read: every 4th or 16th bar
-            bars = bars[:: 4 ** math.ceil(math.log(len(bars) / (self.viewport().width() / 4), 4))]
-        xs = np.asarray(piece.beats_to_seconds(bars)) * PX_PER_SECOND
+        px_per_bar = px_per_beat * (float(np.median(np.diff(bars))) if len(bars) > 1 else 4.0)
+        every = 1
+        while px_per_bar * every < 24:  # too dense to read: every 2nd, 4th, ... bar
+            every *= 2
+        xs = np.asarray(piece.beats_to_seconds(bars[::every])) * PX_PER_SECOND
         painter.setPen(QPen(QColor("#9aa0a6"), 0))
         painter.drawLines([QLineF(x, top, x, bottom) for x in np.atleast_1d(xs).tolist()])
 
