@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from apphelpers import scale_piece
@@ -114,6 +114,13 @@ def test_an_unexpected_exception_becomes_a_message(window, monkeypatch):
     except RuntimeError:
         sys.excepthook(*sys.exc_info())
     assert "something broke in a slot" in window.last_error and window.isVisible()
+    window.last_error = ""
+    try:
+        raise RuntimeError("something broke in a slot")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    assert window.last_error == ""  # the same error again: a status-bar line, not a second box
+    assert "something broke" in window.statusBar().currentMessage()
 
 
 def test_edit_menu_acts_on_the_current_roll_with_undo(window, midi_file):

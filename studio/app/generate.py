@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 
 from ..music.piece import Piece
 from . import engines
+from .widgets import button_row, fill_combo, select_data
 from .workers import Job
 
 TEMPERATURE_TIP = ("How adventurous the model is. 1.0 samples the model as trained; lower (0.5) is more "
@@ -100,9 +101,7 @@ class GeneratePanel(QWidget):
         self.form = form
         self.generate_button = QPushButton("Generate")
         self.cancel_button = QPushButton("Cancel")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.generate_button)
-        buttons.addWidget(self.cancel_button)
+        buttons = button_row(self.generate_button, self.cancel_button)
         self.progress = QProgressBar()
         self.results = QListWidget()
         self.results.setToolTip("Double-click a candidate to open it in the editor")
@@ -126,18 +125,12 @@ class GeneratePanel(QWidget):
 
     # ----------------------------------------------------------------- models and controls
     def set_models(self, models: list[tuple[str, str]]) -> None:
-        current = self.model.currentData()
-        self.model.clear()
-        for label, path in models:
-            self.model.addItem(label, path)
-        if current:
-            self.choose_model(current)
+        """(label, model folder) pairs from the library."""
+        fill_combo(self.model, models)
         self._model_changed()
 
     def choose_model(self, path: str) -> None:
-        i = self.model.findData(path)
-        if i >= 0:
-            self.model.setCurrentIndex(i)
+        select_data(self.model, path)
 
     def _model_changed(self) -> None:
         """Folk models get meter/mode menus from their vocabulary; performance models a primer."""

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSplitter, QTextBrowser, QTreeWidget,
+from PySide6.QtWidgets import (QLabel, QPushButton, QSplitter, QTextBrowser, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..paths import shipped, shipped_path, user_dir
 from . import engines
+from .widgets import button_row
 
 ROLE = Qt.ItemDataRole.UserRole
 
@@ -174,9 +175,7 @@ class LibraryPanel(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.use_button = QPushButton("Use")
         self.use_button.setToolTip("Train on this corpus / generate with this model")
-        buttons = QHBoxLayout()
-        for b in (self.import_button, self.use_button, self.refresh_button):
-            buttons.addWidget(b)
+        buttons = button_row(self.import_button, self.use_button, self.refresh_button)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
         split.addWidget(self.card)

@@ -3,6 +3,7 @@ restore the autosave after a crash."""
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 
 from PySide6.QtCore import QTimer
@@ -12,9 +13,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from ..errors import StudioError
 from ..paths import shipped_path
 
+REPEAT_SECONDS = 10.0  # the same error again within this time goes to the status bar, not another box
+
 
 def install_excepthook(window_getter) -> None:
     """An exception escaping a Qt slot shows a message box and the app carries on (it is also printed)."""
+
+    shown: dict[str, float] = {}
 
     def hook(kind, value, tb):
         traceback.print_exception(kind, value, tb)
@@ -23,9 +28,13 @@ def install_excepthook(window_getter) -> None:
             return
         text = value.message() if isinstance(value, StudioError) else f"{kind.__name__}: {value}"
         window = window_getter()
-        if window is not None:
-            window.show_error(f"{text}\n\nThe window is still working; your pieces are safe.",
-                              "Something went wrong")
+        if window is None:
+            return
+        if time.monotonic() - shown.get(text, -1e9) < REPEAT_SECONDS:  # e.g. a paint error on every frame
+            window.statusBar().showMessage(text, 5000)
+            return
+        shown[text] = time.monotonic()
+        window.show_error(f"{text}\n\nThe window is still working; your pieces are safe.", "Something went wrong")
 
     sys.excepthook = hook
 

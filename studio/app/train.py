@@ -11,10 +11,11 @@ import time
 
 from PySide6.QtCore import QPointF, QSize, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from . import engines
+from .widgets import button_row, fill_combo, select_data
 from .workers import make_job
 
 # Presets the issue names. folk-rnn: 3 x 512 LSTM, dropout 0.5, batch 64 (Sturm et al. 2016);
@@ -135,9 +136,7 @@ class TrainPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.resume_button = QPushButton("Resume")
         self.stop_button.setToolTip("Stop after the current step; the checkpoint is kept so you can Resume")
-        buttons = QHBoxLayout()
-        for b in (self.train_button, self.stop_button, self.resume_button):
-            buttons.addWidget(b)
+        buttons = button_row(self.train_button, self.stop_button, self.resume_button)
         self.plot = LossPlot()
         self.progress = QProgressBar()
         self.metrics = QLabel("–")
@@ -171,18 +170,11 @@ class TrainPanel(QWidget):
 
     def set_corpora(self, corpora: list[tuple[str, str]]) -> None:
         """(label, corpus folder) pairs from the library."""
-        current = self.corpus.currentData()
-        self.corpus.clear()
-        for label, path in corpora:
-            self.corpus.addItem(label, path)
-        if current:
-            self.choose_corpus(current)
+        fill_combo(self.corpus, corpora)
         self._update_buttons()
 
     def choose_corpus(self, path: str) -> None:
-        i = self.corpus.findData(path)
-        if i >= 0:
-            self.corpus.setCurrentIndex(i)
+        select_data(self.corpus, path)
 
     def config(self) -> dict:
         """The training engine's config: corpus folder, model hyperparameters, run settings."""

@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from . import edits
-from .geometry import PX_PER_SECOND, ROW_HEIGHT, is_black, note_name, pitch_of, x_of, y_of
+from .geometry import PX_PER_SECOND, ROW_HEIGHT, is_black, note_name, pitch_of, y_of
 from .grid import bar_starts, second_step
 from .notelayer import SELECTED_COLOR, VELOCITY_BUCKETS, velocity_color
 from .view import LOOP_COLOR, PLAYHEAD_COLOR, PianoRollView
