@@ -82,7 +82,8 @@ def main() -> None:
     import responsiveness  # by module name, so the child process can import the function too
 
     panel.seconds, panel.hidden, panel.threads = args.seconds, args.hidden, args.threads
-    panel.config = lambda: {"seconds": args.seconds, "hidden": args.hidden, "threads": args.threads, "corpus": "bench"}
+    panel.config = lambda: {"seconds": args.seconds, "hidden": args.hidden, "threads": args.threads, "corpus": "bench",
+                            "preset": "small", "name": "bench", "overrides": {}}
     if args.thread:
         panel.start(train_fn=lambda cfg, progress, stop: responsiveness.train_lstm(cfg, progress, stop))
     else:

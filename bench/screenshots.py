@@ -48,8 +48,10 @@ def library_fixtures() -> str:
         "stats": {"pieces": 4, "tokens": 912, "skipped": 0}, "split": {"method": "hash", "valid": 0.05, "test": 0.05}})
     model = home / "models" / "folk-small"
     atomic.write_json(model / "model.json", {
-        "architecture": {"cell": "lstm", "layers": 2, "hidden": 256, "embedding": 64}, "steps": 2000,
-        "valid_loss": 1.31, "data": "session-tunes",
+        "format": "studio-model", "architecture": {"vocab_size": 8, "cell": "lstm", "layers": 2, "units": 256,
+                                                   "embedding": 64}, "parameters": 1_234_567,
+        "training": {"corpus": "session-tunes", "steps": 2000, "valid_nll_per_token": 1.31, "train_loss": 1.22,
+                     "wall_time_s": 640.0, "hardware": "cpu"},
         "codec": {"codec": "folk", "vocab": ["M:6/8", "M:4/4", "M:3/4", "M:9/8", "K:Cmaj", "K:Cmin", "K:Cdor", "K:Cmix"]}})
     return str(model)
 
@@ -101,7 +103,8 @@ def main() -> None:
     window.docks["Train"].raise_()
     panel = window.train_panel
     panel.set_corpora([("session-tunes", str(studio_home() / "corpora" / "session-tunes"))])
-    panel.config = lambda: {"seconds": 25, "hidden": 128, "threads": 1, "corpus": "session-tunes", "steps": 400}
+    panel.config = lambda: {"seconds": 25, "hidden": 128, "threads": 1, "corpus": "session-tunes", "steps": 400,
+                            "preset": "small", "name": "screenshot-run", "overrides": {}}
     panel.start(train_fn=responsiveness.train_lstm)
     deadline = time.monotonic() + 60
     while len(panel.plot.train) < 25 and time.monotonic() < deadline:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from studio.app import engines
 from studio.app.generate import GeneratePanel
 from studio.app.library import LibraryPanel, builtin_collections
 from studio.app.mainwindow import MainWindow
-from studio.app.train import PRESETS, TrainPanel
+from studio.app.train import TrainPanel, preset_values
 from studio.app.workers import Job
 from studio.errors import UnsupportedContent
 
@@ -35,7 +36,8 @@ def corpus(studio_home):
 def folk_model(studio_home):
     folder = studio_home / "models" / "folk-small"
     atomic.write_json(folder / "model.json", {
-        "architecture": {"cell": "lstm", "layers": 2, "hidden": 64}, "steps": 300, "valid_loss": 1.234,
+        "format": "studio-model", "architecture": {"vocab_size": 7, "cell": "lstm", "layers": 2, "units": 64},
+        "parameters": 52000, "training": {"corpus": "session", "steps": 300, "valid_nll_per_token": 1.234},
         "codec": {"codec": "folk", "vocab": ["M:6/8", "M:4/4", "K:Cmaj", "K:Cdor", "C", "D", "|"]}})
     return folder
 
@@ -48,13 +50,14 @@ def test_library_lists_builtin_collections_corpora_and_models_with_cards(qtbot, 
     assert "oneills1850" in names and "session" in names and "folk-small" in names
     entry = next(e for e in panel.entries if e.name == "session")
     assert entry.summary == "folk, 4 pieces"
+    assert next(e for e in panel.entries if e.name == "folk-small").summary == "folk, lstm 2x64"
     for i in range(panel.tree.topLevelItemCount()):
         top = panel.tree.topLevelItem(i)
         for j in range(top.childCount()):
             if top.child(j).text(0) == "folk-small":
                 panel.tree.setCurrentItem(top.child(j))
     card = panel.card.toPlainText()
-    assert "folk" in card and "1.234" in card and "lstm" in card
+    assert "folk" in card and "1.234" in card and "lstm" in card and "52,000" in card and "session" in card
     with qtbot.waitSignal(panel.modelChosen) as chosen:
         panel.use_button.click()
     assert chosen.args[0] == str(folk_model)
@@ -74,31 +77,32 @@ def test_generate_panel_builds_meter_and_mode_menus_from_the_models_vocabulary(q
 
 def scripted_training(config, progress, stop, fail_at=None):
     """Stands in for studio.training.train: a real loop that reports like the engine and honours stop."""
-    start = int(config.get("resume") and 50 or 0)
-    steps = config["steps"]
+    start = 50 if config.get("resume") else 0
+    steps = config["overrides"]["steps"]
     for step in range(start + 1, steps + 1):
         if stop.is_set():
-            return config["corpus"] + "/model"
+            return {"model_dir": config["out_dir"], "status": "stopped", "step": step}
         loss = float("nan") if step == fail_at else 4.0 / math.sqrt(step)
         progress({"step": step, "steps": steps, "train_loss": loss, "valid_loss": loss + 0.1 if step % 10 == 0 else None,
-                  "tokens_per_second": 1000.0, "elapsed": step * 0.01, "model_dir": config["corpus"] + "/model"})
+                  "tokens_per_second": 1000.0, "elapsed": step * 0.01, "model_dir": config["out_dir"]})
         time.sleep(0.002)
-    return config["corpus"] + "/model"
+    return {"model_dir": config["out_dir"], "status": "finished", "step": steps}
 
 
 def test_train_panel_runs_in_the_background_stops_and_resumes(qtbot, corpus):
     panel = TrainPanel()
     qtbot.addWidget(panel)
     panel.set_corpora([("session", str(corpus))])
-    panel.preset.setCurrentText("folk-rnn size")
-    assert panel.hidden.value() == PRESETS["folk-rnn size"]["hidden"] and panel.dropout.value() == 0.5
+    panel.preset.setCurrentText("folk-rnn")
+    assert panel.units.value() == preset_values("folk-rnn")["units"] == 512 and panel.dropout.value() == 0.5
+    panel.preset.setCurrentText("small")
     panel.steps.setValue(100000)
     panel.start(train_fn=scripted_training)
     qtbot.waitUntil(lambda: len(panel.plot.train) > 20, timeout=10000)
     assert panel.stop_button.isEnabled() and not panel.train_button.isEnabled()
     with qtbot.waitSignal(panel.modelTrained, timeout=10000):
         panel.stop()
-    assert "Stopped" in panel.status.text() and panel.last_model_dir.endswith("/model")
+    assert "Stopped" in panel.status.text() and "/models/session-small-" in panel.last_model_dir
     assert panel.progress.value() < 100000 and "ETA" in panel.metrics.text()
     panel.steps.setValue(80)
     with qtbot.waitSignal(panel.modelTrained, timeout=10000):
@@ -212,3 +216,35 @@ def test_importing_files_into_the_library_builds_a_corpus_and_lists_it(qtbot, tm
     assert entry.summary == "performance, 2 pieces"
     assert "2 pieces" in window.library.status.text()
     assert window.train_panel.corpus.findData(entry.path) >= 0  # ready to train on
+
+
+@pytest.mark.slow
+def test_a_tiny_model_trains_from_the_panel_stops_resumes_and_joins_the_library(qtbot, tmp_path):
+    for module in ("studio.training", "studio.corpus.importer", "studio.codecs.performance"):
+        pytest.importorskip(module, reason="the training engine and corpus store are merged from other branches")
+    for k in range(6):
+        scale_piece().transpose(k).write_midi(tmp_path / f"scale{k}.mid")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.import_into_library("scales", [str(tmp_path)])
+    qtbot.waitUntil(lambda: window.train_panel.corpus.count() > 0, timeout=60000)
+    panel = window.train_panel
+    panel.preset.setCurrentText("small")
+    for name, value in (("layers", 1), ("units", 16), ("embedding", 8), ("batch_size", 4), ("seq_len", 16),
+                        ("steps", 400)):
+        getattr(panel, name).setValue(value)
+    panel.name.setText("tiny")
+    assert panel.train_button.isEnabled()
+    panel.train_button.click()
+    qtbot.waitUntil(lambda: len(panel.plot.train) >= 2, timeout=60000)
+    with qtbot.waitSignal(panel.modelTrained, timeout=60000):
+        panel.stop_button.click()
+    assert "Stopped" in panel.status.text() and panel.resume_button.isEnabled()
+    stopped_at = panel.progress.value()
+    panel.steps.setValue(stopped_at + 20)
+    with qtbot.waitSignal(panel.modelTrained, timeout=60000):
+        panel.resume_button.click()
+    assert "Finished" in panel.status.text() and panel.progress.value() == stopped_at + 20
+    qtbot.waitUntil(lambda: any(e.name == "tiny" for e in window.library.model_entries()), timeout=10000)
+    card = json.loads((Path(panel.last_model_dir) / "model.json").read_text())
+    assert card["training"]["steps"] == stopped_at + 20

@@ -239,3 +239,19 @@ def test_a_clean_quit_leaves_nothing_to_recover(window, qtbot, midi_file):
     assert project.recovery_path().exists()
     window.close()
     assert not project.recovery_path().exists()
+
+
+def test_roll_edits_come_back_as_abc_text_when_the_folk_writer_is_installed(window, qtbot):
+    from studio.app import engines
+
+    writer = engines.engine("piece_to_abc")
+    if not writer:
+        pytest.skip(writer.tooltip)
+    window.open_paths([EXAMPLE_ABC])
+    window.tabs.setCurrentIndex(0)
+    tab = window.current_tab()
+    before = tab.abc.text
+    window.on_select_all()
+    window.on_transpose_up()
+    assert tab.abc.text != before and tab.abc.text == writer(tab.document.piece)
+    assert tab.document.piece.meta["abc"] == tab.abc.text

@@ -19,8 +19,11 @@ ENGINES: dict[str, tuple[str, str]] = {
     "import_corpus": ("studio.corpus.importer", "import_corpus"),
     # builtin_collections() -> [{"name", "title", "licence", "files", "tunes"}, ...] (music21's folk collections)
     "builtin_collections": ("studio.corpus.builtin", "builtin_collections"),
-    # train(config: dict, progress=callable(dict), stop=threading.Event) -> model folder path
-    "train": ("studio.training", "train"),
+    # Trainer(out_dir, TrainConfig, on_event=callable(TrainEvent)).run() -> TrainResult; .stop(); Trainer.resume()
+    "train": ("studio.training", "Trainer"),
+    # make_config(preset, **overrides) -> TrainConfig (.to_dict()); PRESETS: name -> overrides
+    "make_config": ("studio.training", "make_config"),
+    "train_presets": ("studio.training", "PRESETS"),
     # generate(model_dir, settings: dict, progress=callable(dict), stop=threading.Event) -> list[(Piece, dict)]
     "generate": ("studio.generation", "generate"),
     # load_model(dir) -> model (whose .codec has the vocabulary for meter/mode menus)
@@ -36,7 +39,7 @@ ENGINES: dict[str, tuple[str, str]] = {
 WHERE = {
     "list_corpora": "the corpus store", "open_corpus": "the corpus store", "import_corpus": "the corpus importer",
     "builtin_collections": "the corpus importer",
-    "train": "the training engine", "generate": "the generation engine", "load_model": "the model loader",
+    "train": "the training engine", "make_config": "the training engine", "train_presets": "the training engine", "generate": "the generation engine", "load_model": "the model loader",
     "player": "the playback engine", "render_wav": "the audio renderer", "piece_to_abc": "the folk ABC writer",
 }
 

@@ -39,9 +39,9 @@ class Entry:
             pieces = stats.get("pieces", stats.get("tunes"))
             codec = (i.get("codec") or {}).get("codec", "?")
             return f"{codec}, {pieces} pieces" if pieces is not None else codec
-        arch = i.get("architecture", i.get("model", {}))
-        cell = arch.get("cell", arch.get("rnn_type", "")) if isinstance(arch, dict) else ""
-        return " ".join(str(x) for x in (cell, (i.get("codec") or {}).get("codec", "")) if x)
+        arch = i.get("architecture") or {}
+        shape = f"{arch.get('cell', '')} {arch.get('layers', '?')}x{arch.get('units', '?')}" if arch else ""
+        return ", ".join(x for x in ((i.get("codec") or {}).get("codec", ""), shape) if x)
 
 
 def _read_json(path: Path) -> dict:
@@ -137,13 +137,17 @@ def card_html(entry: Entry) -> str:
                 ("Sources", ", ".join(map(str, i.get("sources", [])))), ("Split", i.get("split", ""))]
         rows += [(k.replace("_", " ").capitalize(), v) for k, v in (i.get("stats") or {}).items()]
     else:
-        arch = i.get("architecture", {})
+        arch, training = i.get("architecture") or {}, i.get("training") or {}
         rows = [("Codec", (i.get("codec") or {}).get("codec", "?")),
-                ("Vocabulary", len((i.get("codec") or {}).get("vocab", [])) or "")]
-        rows += [(k.replace("_", " ").capitalize(), v) for k, v in (arch.items() if isinstance(arch, dict) else [])]
-        for key in ("parameters", "data", "training", "steps", "valid_loss", "best_valid_loss", "created"):
-            if key in i:
-                rows.append((key.replace("_", " ").capitalize(), i[key]))
+                ("Vocabulary", len((i.get("codec") or {}).get("vocab", [])) or ""),
+                ("Cell", arch.get("cell")), ("Layers × units", f"{arch.get('layers')} × {arch.get('units')}"),
+                ("Embedding", "one-hot" if arch.get("embedding") == 0 else arch.get("embedding")),
+                ("Parameters", f"{i['parameters']:,}" if isinstance(i.get("parameters"), int) else None),
+                ("Trained on", training.get("corpus")), ("Steps", training.get("steps")),
+                ("Epochs", training.get("epochs")),
+                ("Validation loss", training.get("valid_nll_per_token")), ("Training loss", training.get("train_loss")),
+                ("Training time", f"{training['wall_time_s'] / 60:.1f} min" if training.get("wall_time_s") else None),
+                ("Hardware", training.get("hardware")), ("Date", training.get("date"))]
     body = "".join(f"<tr><td><b>{k}</b></td><td>{_fmt(v)}</td></tr>" for k, v in rows if v not in ("", None))
     return f"<h3>{entry.name}</h3><p>{entry.path}</p><table cellspacing='4'>{body}</table>"
 

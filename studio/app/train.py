@@ -1,12 +1,12 @@
 """The training panel: pick a corpus and a preset (or edit the numbers), Train, watch the loss curve,
-Stop and Resume. Training runs in a child process (`workers.ProcessJob`, so torch never holds the GUI's
-GIL) calling the training engine's
-`train(config, progress=..., stop=...)`; the engine reports progress as dicts:
-`{"step", "steps", "train_loss", "valid_loss"?, "tokens_per_second", "elapsed", "eta"?, "model_dir"?}`.
+Stop and Resume. The run is `run_training` in a child process (`workers.ProcessJob`, so torch never holds
+the GUI's GIL): the training engine's `Trainer`, its events relayed as progress dicts
+`{"kind", "step", "steps", "train_loss", "valid_loss", "tokens_per_second", "elapsed", "eta", "model_dir"}`.
 """
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 from PySide6.QtCore import QPointF, QSize, Signal
@@ -14,20 +14,60 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from ..paths import user_dir
 from . import engines
 from .widgets import button_row, fill_combo, select_data
 from .workers import make_job
 
-# Presets the issue names. folk-rnn: 3 x 512 LSTM, dropout 0.5, batch 64 (Sturm et al. 2016);
-# Performance RNN: 3 x 512 LSTM, batch 64, lr 1e-3 (magenta performance_rnn).
-PRESETS: dict[str, dict] = {
-    "Small (quick test)": dict(cell="lstm", layers=2, hidden=256, embedding=64, dropout=0.1, lr=2e-3, batch=32,
-                               seq_len=128, steps=2000),
-    "folk-rnn size": dict(cell="lstm", layers=3, hidden=512, embedding=256, dropout=0.5, lr=3e-3, batch=64,
-                          seq_len=256, steps=20000),
-    "Performance-RNN size": dict(cell="lstm", layers=3, hidden=512, embedding=256, dropout=0.0, lr=1e-3, batch=64,
-                                 seq_len=512, steps=30000),
+# The reference recipes, shown before the training engine is installed (then its own presets are read):
+# small (a laptop CPU), folk-rnn v2 (Sturm et al.: 3x512 LSTM, dropout 0.5, RMSprop 0.003, batch 64, whole
+# tunes, 100 epochs) and Magenta's Performance RNN (3x512 LSTM, Adam 0.001, batch 64, 512-event windows).
+FALLBACK_PRESETS: dict[str, dict] = {
+    "small": dict(cell="lstm", layers=2, units=256, embedding=64, dropout=0.1, lr=2e-3, batch_size=32,
+                  seq_len=256, steps=2000, epochs=0.0),
+    "folk-rnn": dict(cell="lstm", layers=3, units=512, embedding=0, dropout=0.5, lr=3e-3, batch_size=64,
+                     seq_len=256, steps=2000, epochs=100.0),
+    "performance-rnn": dict(cell="lstm", layers=3, units=512, embedding=0, dropout=0.0, lr=1e-3, batch_size=64,
+                            seq_len=512, steps=30000, epochs=0.0),
 }
+FIELDS = ("cell", "layers", "units", "embedding", "dropout", "lr", "batch_size", "seq_len", "steps", "epochs", "seed")
+
+
+def preset_names() -> list[str]:
+    presets = engines.engine("train_presets")
+    return list(presets) if presets else list(FALLBACK_PRESETS)
+
+
+def preset_values(name: str) -> dict:
+    """Every panel field for a preset: the engine's own recipe when it is installed."""
+    make = engines.engine("make_config")
+    if make:
+        full = make(name).to_dict()
+        return {k: full[k] for k in FIELDS if k in full}
+    return dict(FALLBACK_PRESETS[name])
+
+
+def run_training(settings: dict, progress, stop) -> dict:
+    """The Train panel's job: build or resume the engine's Trainer in `settings["out_dir"]` and relay its
+    events; a stop request ends the run after the current step with a checkpoint written."""
+    trainer_class = engines.engine("train")
+    if not trainer_class:
+        raise RuntimeError(trainer_class.tooltip)
+    out_dir = settings["out_dir"]
+
+    def relay(e) -> None:
+        progress({"kind": e.kind, "step": e.step, "steps": e.total_steps, "train_loss": e.loss,
+                  "valid_loss": e.val_loss, "tokens_per_second": e.tokens_per_s, "elapsed": e.elapsed_s,
+                  "eta": e.eta_s, "model_dir": out_dir, "message": e.message})
+
+    if settings.get("resume"):
+        trainer = trainer_class.resume(out_dir, on_event=relay, steps=settings["overrides"].get("steps"))
+    else:
+        config = engines.engine("make_config")(settings["preset"], corpus=settings["corpus"], **settings["overrides"])
+        trainer = trainer_class(out_dir, config, on_event=relay)
+    threading.Thread(target=lambda: (stop.wait(), trainer.stop()), daemon=True).start()
+    result = trainer.run()
+    return {"model_dir": str(result.directory), "status": result.status, "step": result.step}
 
 
 class LossPlot(QWidget):
@@ -105,19 +145,22 @@ class TrainPanel(QWidget):
         self.corpus = QComboBox()
         self.corpus.setToolTip("The corpus to learn from (import one in the Library)")
         self.preset = QComboBox()
-        self.preset.addItems(list(PRESETS))
+        self.preset.addItems(preset_names())
         self.name = QLineEdit()
         self.name.setPlaceholderText("model name (default: corpus-preset-date)")
         self.cell = QComboBox()
         self.cell.addItems(["lstm", "gru", "rnn"])
         self.layers = QSpinBox(minimum=1, maximum=8)
-        self.hidden = QSpinBox(minimum=8, maximum=4096, singleStep=64)
-        self.embedding = QSpinBox(minimum=4, maximum=2048, singleStep=32)
+        self.units = QSpinBox(minimum=8, maximum=4096, singleStep=64)
+        self.embedding = QSpinBox(minimum=0, maximum=2048, singleStep=32)
+        self.embedding.setToolTip("0 = one-hot input, as folk-rnn and Performance RNN")
         self.dropout = QDoubleSpinBox(minimum=0.0, maximum=0.9, singleStep=0.05, decimals=2)
         self.lr = QDoubleSpinBox(minimum=1e-5, maximum=1.0, singleStep=1e-4, decimals=5)
-        self.batch = QSpinBox(minimum=1, maximum=4096)
+        self.batch_size = QSpinBox(minimum=1, maximum=4096)
         self.seq_len = QSpinBox(minimum=8, maximum=8192, singleStep=64)
         self.steps = QSpinBox(minimum=1, maximum=10_000_000, singleStep=500)
+        self.epochs = QDoubleSpinBox(minimum=0.0, maximum=100000.0, decimals=1)
+        self.epochs.setToolTip("Passes over the training pieces; when above 0 it decides the length instead of Steps")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.seed.setValue(42)
 
@@ -127,10 +170,10 @@ class TrainPanel(QWidget):
         form.addRow("Name", self.name)
         hyper = QGroupBox("Hyperparameters")
         hf = QFormLayout(hyper)
-        for label, w in (("Cell", self.cell), ("Layers", self.layers), ("Hidden size", self.hidden),
+        for label, w in (("Cell", self.cell), ("Layers", self.layers), ("Units", self.units),
                          ("Embedding", self.embedding), ("Dropout", self.dropout), ("Learning rate", self.lr),
-                         ("Batch size", self.batch), ("Sequence length", self.seq_len), ("Steps", self.steps),
-                         ("Seed", self.seed)):
+                         ("Batch size", self.batch_size), ("Sequence length", self.seq_len), ("Steps", self.steps),
+                         ("Epochs", self.epochs), ("Seed", self.seed)):
             hf.addRow(label, w)
         self.train_button = QPushButton("Train")
         self.stop_button = QPushButton("Stop")
@@ -161,12 +204,9 @@ class TrainPanel(QWidget):
 
     # ----------------------------------------------------------------- settings
     def apply_preset(self, name: str) -> None:
-        p = PRESETS[name]
-        self.cell.setCurrentText(p["cell"])
-        for key in ("layers", "hidden", "embedding", "batch", "seq_len", "steps"):
-            getattr(self, key).setValue(p[key])
-        self.dropout.setValue(p["dropout"])
-        self.lr.setValue(p["lr"])
+        for key, value in preset_values(name).items():
+            widget = getattr(self, key)
+            widget.setCurrentText(value) if isinstance(widget, QComboBox) else widget.setValue(value)
 
     def set_corpora(self, corpora: list[tuple[str, str]]) -> None:
         """(label, corpus folder) pairs from the library."""
@@ -177,24 +217,23 @@ class TrainPanel(QWidget):
         select_data(self.corpus, path)
 
     def config(self) -> dict:
-        """The training engine's config: corpus folder, model hyperparameters, run settings."""
-        return {
-            "corpus": self.corpus.currentData() or "", "name": self.name.text().strip(),
-            "model": {"cell": self.cell.currentText(), "layers": self.layers.value(), "hidden": self.hidden.value(),
-                      "embedding": self.embedding.value(), "dropout": self.dropout.value()},
-            "lr": self.lr.value(), "batch_size": self.batch.value(), "seq_len": self.seq_len.value(),
-            "steps": self.steps.value(), "seed": self.seed.value(), "preset": self.preset.currentText(),
-        }
+        """What `run_training` needs: corpus folder, preset, the fields as overrides, the model folder name."""
+        overrides = {k: (w.currentText() if isinstance(w, QComboBox) else w.value())
+                     for k, w in ((k, getattr(self, k)) for k in FIELDS)}
+        return {"corpus": self.corpus.currentData() or "", "preset": self.preset.currentText(),
+                "name": self.name.text().strip(), "overrides": overrides}
 
     # ----------------------------------------------------------------- running
     def is_running(self) -> bool:
         return self.job is not None and self.job.is_running()
 
     def start(self, resume: bool = False, train_fn=None) -> None:
-        fn = train_fn or engines.engine("train")
-        if not fn:
-            self.status.setText(fn.tooltip)
+        """Train (or resume the last run) with `run_training`; tests may pass another job function."""
+        engine = engines.engine("train")
+        if train_fn is None and not engine:
+            self.status.setText(engine.tooltip)
             return
+        fn = train_fn or run_training
         if self.is_running():
             return
         cfg = self.config()
@@ -202,8 +241,10 @@ class TrainPanel(QWidget):
             self.status.setText("Pick a corpus first (import one in the Library).")
             return
         if resume:
-            cfg["resume"] = self.last_model_dir
+            cfg["resume"], cfg["out_dir"] = True, self.last_model_dir
         else:
+            name = cfg["name"] or f"{self.corpus.currentText()}-{cfg['preset']}-{time.strftime('%Y%m%d-%H%M%S')}"
+            cfg["out_dir"] = self.last_model_dir = str(user_dir("models") / name)
             self.plot.clear()
         self._started = time.monotonic()
         self.job = make_job(fn, cfg, parent=self, in_process=True)
@@ -238,15 +279,19 @@ class TrainPanel(QWidget):
         if eta is None and step:
             eta = elapsed / step * (steps - step)
         tps = event.get("tokens_per_second")
-        self.metrics.setText(f"step {step}/{steps}  loss {train if train is None else f'{train:.3f}'}"
+        if train is not None:
+            self._last_train = train
+        last = getattr(self, "_last_train", None)
+        self.metrics.setText(f"step {step}/{steps}  loss {'–' if last is None else f'{last:.3f}'}"
                              + (f"  valid {valid:.3f}" if valid is not None else "")
                              + (f"  {tps:,.0f} tok/s" if tps else "")
                              + f"  elapsed {_clock(elapsed)}  ETA {_clock(eta)}")
 
     def on_finished(self, result) -> None:
-        if result:
-            self.last_model_dir = str(result)
-        stopped = self.job is not None and self.job.stop_flag.is_set()
+        result = result if isinstance(result, dict) else {"model_dir": result}
+        if result.get("model_dir"):
+            self.last_model_dir = str(result["model_dir"])
+        stopped = result.get("status") == "stopped" or (self.job is not None and self.job.stop_flag.is_set())
         self.status.setText(("Stopped; Resume continues from the checkpoint. " if stopped else "Finished. ")
                             + (f"Model: {self.last_model_dir}" if self.last_model_dir else ""))
         if self.last_model_dir:
