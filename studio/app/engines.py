@@ -28,9 +28,10 @@ ENGINES: dict[str, tuple[str, str]] = {
     "generate": ("studio.generation", "generate"),
     # load_model(dir) -> model (whose .codec has the vocabulary for meter/mode menus)
     "load_model": ("studio.nn", "load_model"),
-    # Player() with play(piece, start_seconds), pause(), stop(), panic(), note_on(pitch, velocity), position()
+    # Player(on_state=, on_message=): set_piece, seek, set_loop(start, end), play, pause, stop, panic, close;
+    # .position and .state properties
     "player": ("studio.playback", "Player"),
-    # render_wav(piece, path, progress=callable, stop=threading.Event) -> None
+    # render_wav(piece, path, progress=callable(done, total), stop=Event) -> bool (False: stopped, nothing written)
     "render_wav": ("studio.playback", "render_wav"),
     # piece_to_abc(piece) -> str: the folk codec's ABC writer (roll edits -> ABC text)
     "piece_to_abc": ("studio.codecs.folk", "piece_to_abc"),

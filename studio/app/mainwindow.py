@@ -24,7 +24,7 @@ from .generate import GeneratePanel
 from .library import LibraryPanel, run_import
 from .pianoroll import PianoRoll
 from .train import TrainPanel
-from .transport import Transport
+from .transport import Transport, render_midi_to_wav
 from .workers import Job, make_job
 
 AUTOSAVE_IDLE_MS = int(float(os.environ.get("STUDIO_AUTOSAVE_SECONDS", "3")) * 1000)
@@ -87,10 +87,15 @@ class MainWindow(QMainWindow):
         self.docks["Generate"].raise_()
 
         self.transport = Transport(self)
+        self._playing: PieceDocument | None = None  # the document the transport plays
         self.transport.positionChanged.connect(self._playhead_moved)
+        self.transport.message.connect(self.message)
         self.actions_ = build_actions(self)
         for dock in self.docks.values():
             self.menus["View"].addAction(dock.toggleViewAction())
+        self.output_menu = self.menus["Transport"].addMenu("&Output")
+        self.output_menu.setToolTipsVisible(True)
+        self.output_menu.aboutToShow.connect(self._fill_output_menu)
         self.actions_["follow"].setChecked(True)
         self._wire_panels()
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_IDLE_MS)
@@ -190,6 +195,9 @@ class MainWindow(QMainWindow):
         doc.undo_stack.cleanChanged.connect(self._update_title)
         tab.roll.message.connect(self.message)
         tab.roll.noteAuditioned.connect(self.transport.audition)
+        tab.roll.seekRequested.connect(lambda t, d=doc: self._if_playing(d, self.transport.seek, t))
+        tab.roll.loopChanged.connect(lambda loop, d=doc: self._if_playing(d, self.transport.set_loop, loop))
+        doc.changed.connect(lambda d=doc: self._if_playing(d, self.transport.update_piece, d.piece.copy()))
         tab.roll.view.follow = self.actions_["follow"].isChecked()
         index = self.tabs.addTab(tab, doc.title)
         self.tabs.setTabToolTip(index, path or doc.provenance.get("source", "") or doc.title)
@@ -369,7 +377,7 @@ class MainWindow(QMainWindow):
         for job in list(self.jobs) + [p.job for p in (self.generate_panel,) if p.job]:
             job.stop()
             job.wait(5000)
-        self.transport.stop()
+        self.transport.close()
         project.recovery_path().unlink(missing_ok=True)  # a clean quit leaves nothing to recover
         QSettings("studio", "studio").setValue("window/state", self.saveState())
         event.accept()
@@ -429,16 +437,21 @@ class MainWindow(QMainWindow):
             self._export("Export ABC", ".abc", lambda piece, path: atomic.write_text(path, writer(piece)))
 
     def on_export_wav(self) -> None:
-        render = engines.engine("render_wav")
+        """Render to WAV in a child process (the piece goes over as a temporary MIDI file)."""
         tab = self.current_tab()
-        if not render or tab is None:
+        if not engines.available("render_wav") or tab is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export WAV", tab.document.title + ".wav", "*.wav")
-        if path:
-            job = Job(render, tab.document.piece.copy(), path, parent=self)
-            job.finished.connect(lambda _r: self.message(f"Exported {path}"))
-            job.failed.connect(lambda m: self.show_error(f"WAV export failed: {m}"))
-            self._run(job)
+        if not path:
+            return
+        midi = project.recovery_path().with_name(f"render-{os.getpid()}-{self.tabs.currentIndex()}.mid")
+        self._guarded(tab.document.piece.write_midi, midi)
+        job = make_job(render_midi_to_wav, str(midi), path, parent=self, in_process=True)
+        job.progress.connect(lambda e: self.message(f"Rendering WAV: {e['done']}/{e['total']}"))
+        job.finished.connect(lambda out: self.message(f"Exported {out}" if out else "WAV export stopped"))
+        job.failed.connect(lambda m: self.show_error(f"WAV export failed: {m}"))
+        job.done.connect(lambda: midi.unlink(missing_ok=True))
+        self._run(job)
 
     def on_close_tab(self) -> None:
         self.close_tab(self.tabs.currentIndex())
@@ -555,6 +568,11 @@ class MainWindow(QMainWindow):
             t.roll.view.follow = checked
             t.roll.view.resume_follow()
 
+    def _if_playing(self, doc: PieceDocument, action, *args) -> None:
+        """Pass a seek, loop or edit of the piece being played on to the player."""
+        if self.transport.state != "stopped" and self._playing is doc:
+            action(*args)
+
     def _playhead_moved(self, seconds: float) -> None:
         roll = self.current_roll()
         if roll:
@@ -568,7 +586,39 @@ class MainWindow(QMainWindow):
             self.transport.stop()
             return
         roll.view.resume_follow()
-        self.transport.play(roll.document.piece, roll.view.playhead, roll.view.loop)
+        try:
+            self.transport.play(roll.document.piece.copy(), roll.view.playhead, roll.view.loop)
+        except Exception as exc:  # no audio output, a MIDI port gone: say so, keep editing
+            self.show_error(f"Cannot play: {exc.message() if isinstance(exc, StudioError) else exc}")
+            return
+        self._playing = roll.document
+
+    def _fill_output_menu(self) -> None:
+        """Outputs listed by name, re-scanned each time the menu opens (anchors: pick ports explicitly)."""
+        menu = self.output_menu
+        menu.clear()
+        if not self.transport.available:
+            menu.addAction(self.transport.why_unavailable).setEnabled(False)
+            return
+        try:
+            outputs = self.transport.outputs()
+        except Exception as exc:  # the MIDI system cannot be asked: say so in the menu
+            menu.addAction(f"Cannot list MIDI ports: {exc}").setEnabled(False)
+            outputs = [("Built-in synth", "builtin:")]
+        current = self.transport.output
+        for label, key in outputs:
+            act = menu.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(bool(current) and (key.partition(":")[2] or label) in current)
+            act.triggered.connect(lambda _c=False, k=key: self.choose_output(k))
+
+    def choose_output(self, key: str) -> None:
+        try:
+            self.transport.use_output(key)
+        except Exception as exc:
+            self.show_error(f"Cannot use that output: {exc.message() if isinstance(exc, StudioError) else exc}")
+            return
+        self.message(f"Playing on {self.transport.output}")
 
     def on_pause(self) -> None:
         self.transport.pause()
