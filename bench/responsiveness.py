@@ -94,6 +94,7 @@ def main() -> None:
         app.processEvents()
         time.sleep(0.001)
     tick.stop()
+    panel.job.wait()
     app.processEvents()
     at = [t / 1000 for t in itertools.accumulate(5.0 + max(0.0, x) for x in lateness)]
     worst = sorted(range(len(lateness)), key=lambda i: -lateness[i])[:3]

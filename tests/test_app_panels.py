@@ -67,8 +67,8 @@ def test_generate_panel_builds_meter_and_mode_menus_from_the_models_vocabulary(q
     panel = GeneratePanel()
     qtbot.addWidget(panel)
     panel.set_models([("folk-small", str(folk_model))])
-    assert [panel.meter.itemText(i) for i in range(panel.meter.count())][1:] == ["M:4/4", "M:6/8"]
-    assert [panel.mode.itemText(i) for i in range(panel.mode.count())][1:] == ["K:Cdor", "K:Cmaj"]
+    assert [panel.meter.itemText(i) for i in range(panel.meter.count())][1:] == ["M:6/8", "M:4/4"]
+    assert [panel.mode.itemText(i) for i in range(panel.mode.count())][1:] == ["K:Cmaj", "K:Cdor"]
     assert panel.temperature.value() == 1.0 and "lower" in panel.temperature.toolTip()
     seed = panel.seed.value()
     panel.new_seed.click()

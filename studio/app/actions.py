@@ -118,10 +118,21 @@ def build_actions(window) -> dict[str, QAction]:
     return actions
 
 
+def _typeable(text: str) -> bool:
+    """Keys a user can press on an ordinary keyboard (not the "Copy"/"Open" keys of some multimedia boards)."""
+    last = text.split("+")[-1]
+    return len(last) <= 1 or last in TYPEABLE_NAMES or (last[0] == "F" and last[1:].isdigit())
+
+
+TYPEABLE_NAMES = {"Space", "Home", "End", "Del", "Delete", "Backspace", "Ins", "Esc", "Up", "Down", "Left", "Right",
+                  "PgUp", "PgDown", "Tab", "Return", "Enter"}
+
+
 def shortcut_rows() -> list[tuple[str, str, str]]:
     rows = []
     for spec in SPECS:
-        keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in _sequences(spec))
+        texts = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in _sequences(spec)]
+        keys = ", ".join(t for t in texts if _typeable(t))
         if keys:
             rows.append((spec.menu, spec.text.replace("&", "").replace("…", ""), keys))
     return rows + list(ROLL_KEYS)

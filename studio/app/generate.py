@@ -136,8 +136,8 @@ class GeneratePanel(QWidget):
         """Folk models get meter/mode menus from their vocabulary; performance models a primer."""
         path = self.model.currentData() or ""
         vocab = model_vocabulary(path) if path else []
-        meters = sorted({t for t in vocab if t.startswith("M:")})
-        modes = sorted({t for t in vocab if t.startswith("K:")})
+        meters = [t for t in vocab if t.startswith("M:")]  # the vocabulary's own order
+        modes = [t for t in vocab if t.startswith("K:")]
         folk = bool(meters or modes) or model_codec_name(path) == "folk"
         for box, items in ((self.meter, meters), (self.mode, modes)):
             box.clear()

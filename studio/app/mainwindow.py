@@ -374,9 +374,9 @@ class MainWindow(QMainWindow):
         if dirty and not self.ask("Some pieces have edits not saved in a project. Quit anyway?"):
             event.ignore()
             return
-        for job in list(self.jobs) + [p.job for p in (self.generate_panel,) if p.job]:
+        for job in list(self.jobs) + [p.job for p in (self.train_panel, self.generate_panel) if p.job]:
             job.stop()
-            job.wait(5000)
+            job.wait(10000)  # a finished child process may still be exiting
         self.transport.close()
         project.recovery_path().unlink(missing_ok=True)  # a clean quit leaves nothing to recover
         QSettings("studio", "studio").setValue("window/state", self.saveState())
