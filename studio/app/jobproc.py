@@ -1,13 +1,14 @@
 """The child side of `workers.ProcessJob`: run one job function in its own process.
 
 Protocol (JSON lines; no pickles): the parent writes one line `{"target": "module:function", "args": [...],
-"kwargs": {...}}` then, optionally, `stop`. The child answers `{"progress": ...}` lines and ends with one
+"kwargs": {...}, "nice": N}` then, optionally, `stop`. The child answers `{"progress": ...}` lines and ends with one
 `{"finished": result}` or `{"failed": message}`. Kept free of Qt so the child starts fast.
 """
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import threading
 import traceback
@@ -30,6 +31,8 @@ def resolve(target: str):
 
 def main() -> int:
     spec = json.loads(sys.stdin.readline())
+    if spec.get("nice") and hasattr(os, "nice"):  # background work yields the CPU to the window
+        os.nice(int(spec["nice"]))
     stop = threading.Event()
 
     def watch_stdin() -> None:

@@ -6,6 +6,7 @@ the GUI's GIL): the training engine's `Trainer`, its events relayed as progress 
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 
@@ -54,6 +55,10 @@ def run_training(settings: dict, progress, stop) -> dict:
     if not trainer_class:
         raise RuntimeError(trainer_class.tooltip)
     out_dir = settings["out_dir"]
+    import torch  # the engine's own dependency; imported here, in the child process
+
+    # Leave one core to the window: on a small machine an oversubscribed torch starves the GUI (and itself).
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
 
     def relay(e) -> None:
         progress({"kind": e.kind, "step": e.step, "steps": e.total_steps, "train_loss": e.loss,

@@ -82,10 +82,12 @@ class ProcessJob(QObject):
     failed = Signal(str)
     done = Signal()
 
+    NICE = 10  # the child runs at a lower CPU priority, so the window keeps its share on a busy machine
+
     def __init__(self, fn, *args, parent=None, **kwargs):
         super().__init__(parent)
         self.target = target_name(fn)
-        self.spec = json.dumps({"target": self.target, "args": list(args), "kwargs": kwargs})
+        self.spec = json.dumps({"target": self.target, "args": list(args), "kwargs": kwargs, "nice": self.NICE})
         self.process = QProcess(self)
         env = self.process.processEnvironment()
         if env.isEmpty():
