@@ -1,4 +1,1 @@
 """The desktop studio (Qt). Nothing outside this package imports it; it may import everything below it."""
-from .compat import immortalize_singletons
-
-immortalize_singletons()
