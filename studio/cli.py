@@ -41,8 +41,8 @@ def warn(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv:
-        return _open_studio(parser)
+    if not argv or _are_files(argv):
+        return _open_studio(parser, argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -62,11 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _open_studio(parser: argparse.ArgumentParser) -> int:
-    """No command: open the desktop studio when the GUI is installed, else list the commands."""
+def _are_files(argv: list[str]) -> bool:
+    """`studio tune.abc piece.mid`: every argument is an existing file, so open them in the studio."""
+    from pathlib import Path
+
+    return all(not a.startswith("-") and Path(a).is_file() for a in argv)
+
+
+def _open_studio(parser: argparse.ArgumentParser, files: list[str]) -> int:
+    """No command: open the desktop studio (with any files given) when the GUI is installed."""
     try:
-        from .app.main import run_app  # noqa: WPS433 (the GUI is optional at this layer)
+        from .app.main import run_app  # the GUI is optional at this layer
     except ImportError:
         parser.print_help()
         return 0
-    return run_app([])
+    return run_app(files)
