@@ -1,0 +1,294 @@
+"""The built-in synth: the piece rendered through a SoundFont (render.py) and streamed to the system's
+audio output with sounddevice (PortAudio).
+
+The piece is cut into short segments by note onset; a renderer thread keeps the next few segments (in
+play order, loop wrap included) rendered ahead of the playhead, at the current tempo scale, and the audio
+callback adds up the segments that sound at each moment. Seeking and looping only move the read position;
+a tempo change re-renders from the playhead; an edit re-renders the segments not yet begun, so it is heard
+on the next pass. Being audio, nothing can hang: stopping the stream silences everything.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import StudioError
+from ..music import Piece
+from .render import RELEASE_SECONDS, SAMPLE_RATE, render_pcm, segment
+from .soundfont import load_soundfont
+from .transport import (PAUSED, PLAYING, STOPPED, Transport, check_loop, check_position, check_tempo_scale,
+                        notify)
+
+SEGMENT_SECONDS = 2.0  # rendered seconds per segment (about 20 ms of work each)
+AHEAD = 3  # segments kept rendered ahead of the playhead
+SEG = int(SEGMENT_SECONDS * SAMPLE_RATE)
+
+
+class AudioUnavailable(StudioError):
+    """No way to make sound here: no PortAudio library, or no output device."""
+
+    def __init__(self, reason: str):
+        super().__init__(None, None, reason)
+
+
+def _sounddevice():
+    try:
+        import sounddevice
+    except OSError as exc:  # the wheel finds PortAudio at import; Linux needs the system library
+        raise AudioUnavailable("the built-in synth needs the PortAudio library for sound output "
+                               "(Debian/Ubuntu: apt install libportaudio2)") from exc
+    return sounddevice
+
+
+def check_audio_output(device: int | str | None = None) -> str:
+    """The name of the output device sound would go to; AudioUnavailable (a clear message) when none."""
+    sd = _sounddevice()
+    try:
+        return sd.query_devices(device, kind="output")["name"]
+    except (sd.PortAudioError, ValueError):
+        pass
+    # PortAudio lists devices once, at start-up: look again, in case a sound server started since.
+    sd._terminate()
+    sd._initialize()
+    try:
+        return sd.query_devices(device, kind="output")["name"]
+    except (sd.PortAudioError, ValueError) as exc:
+        raise AudioUnavailable(f"no audio output device{f' {device!r}' if device is not None else ''} "
+                               f"is available ({exc}); play to a MIDI port instead, or render to WAV") from exc
+
+
+class SynthPlayer:
+    """Plays a Piece through the built-in SoundFont synth. Same transport methods as MidiPlayer."""
+
+    def __init__(self, piece: Piece | None = None, soundfont: str | Path | None = None, *,
+                 transport: Transport | None = None, device: int | str | None = None,
+                 on_state: Callable[[str], None] | None = None):
+        self.device_name = check_audio_output(device)
+        self._sd = _sounddevice()
+        self._device = device
+        self._soundfont = load_soundfont(soundfont)
+        self.on_state = on_state
+        t = transport or Transport()
+        self._piece = piece if piece is not None else Piece()
+        self._scale = check_tempo_scale(t.tempo_scale)
+        self._loop = check_loop(*(t.loop or (None, None)))
+        self._frame = self._to_frame(check_position(t.position))
+        self._state = STOPPED
+        self._edit = 0  # bumped by every edit: segments rendered from an older piece are stale
+        self._timebase = 0  # bumped by every tempo change: all segments are void
+        self._segments: dict[int, tuple[int, np.ndarray]] = {}  # index -> (edit, frames)
+        self._stretched: tuple[tuple[int, int], Piece] | None = None
+        self._ended = False
+        self._closed = False
+        self._stream = None
+        self._cond = threading.Condition()
+        self._renderer = threading.Thread(target=self._render_loop, daemon=True, name="synth-renderer")
+        self._renderer.start()
+        if t.state == PLAYING:
+            self.play()
+        elif t.state == PAUSED:
+            self._state = PAUSED
+
+    # ----- what the GUI reads -----
+    @property
+    def position(self) -> float:
+        return self._frame / SAMPLE_RATE * self._scale
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def duration(self) -> float:
+        return float(self._piece.notes["end"].max()) if len(self._piece.notes) else 0.0
+
+    def transport(self) -> Transport:
+        with self._cond:
+            return Transport(self.position, self._state, self._loop, self._scale)
+
+    # ----- transport -----
+    def play(self) -> None:
+        with self._cond:
+            if self._closed or self._state == PLAYING:
+                return
+            self._ended = False
+            self._state = PLAYING
+            self._cond.notify_all()
+        stream = self._open_stream()
+        with self._cond:
+            self._stream = stream
+        notify(self.on_state, PLAYING)
+
+    def pause(self) -> None:
+        self._halt(PAUSED, None)
+
+    def stop(self) -> None:
+        self._halt(STOPPED, 0.0)
+
+    def panic(self) -> None:
+        self._halt(PAUSED, None)
+
+    def seek(self, seconds: float) -> None:
+        frame = self._to_frame(check_position(seconds))
+        with self._cond:
+            self._frame = frame
+            self._cond.notify_all()
+
+    def set_loop(self, start: float | None, end: float | None) -> None:
+        loop = check_loop(start, end)
+        with self._cond:
+            self._loop = loop
+            self._cond.notify_all()
+
+    def set_tempo_scale(self, scale: float) -> None:
+        scale = check_tempo_scale(scale)
+        with self._cond:
+            pos = self.position
+            self._scale = scale
+            self._frame = self._to_frame(pos)
+            self._timebase += 1
+            self._segments.clear()
+            self._cond.notify_all()
+
+    def set_piece(self, piece: Piece) -> None:
+        """Replace what plays; segments not yet begun are rendered again from the new piece."""
+        with self._cond:
+            self._piece = piece
+            self._edit += 1
+            for k in [k for k in self._segments if k * SEG > self._frame]:
+                del self._segments[k]
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._state = STOPPED
+            self._cond.notify_all()
+            stream, self._stream = self._stream, None
+        _close(stream)
+        self._renderer.join(timeout=2)
+
+    # ----- inside -----
+    def _to_frame(self, seconds: float) -> int:
+        return int(round(seconds / self._scale * SAMPLE_RATE))
+
+    def _halt(self, state: str, position: float | None) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._state = state
+            if position is not None:
+                self._frame = self._to_frame(position)
+            self._cond.notify_all()
+            stream, self._stream = self._stream, None
+        _close(stream)
+        notify(self.on_state, state)
+
+    def _open_stream(self):
+        try:
+            stream = self._sd.OutputStream(samplerate=SAMPLE_RATE, channels=2, dtype="float32",
+                                           device=self._device, callback=self._callback)
+            stream.start()
+        except self._sd.PortAudioError as exc:
+            with self._cond:
+                self._state = PAUSED
+            raise AudioUnavailable(f"cannot open the audio output {self.device_name!r}: {exc}") from exc
+        return stream
+
+    def _end_frame(self) -> int:
+        return self._to_frame(self.duration) + int(RELEASE_SECONDS * SAMPLE_RATE)
+
+    def _callback(self, out: np.ndarray, frames: int, _time, _status) -> None:
+        """PortAudio's thread: add up the segments sounding in the next `frames` frames."""
+        out.fill(0)
+        with self._cond:
+            if self._state != PLAYING:
+                return
+            f, done = self._frame, 0
+            loop = None if self._loop is None else (self._to_frame(self._loop[0]), self._to_frame(self._loop[1]))
+            while done < frames:
+                n = frames - done
+                if loop and f < loop[1]:
+                    n = min(n, loop[1] - f)
+                self._mix(out[done:done + n], f)
+                f, done = f + n, done + n
+                if loop and f == loop[1]:
+                    f = loop[0]
+            self._frame = f
+            if loop is None and f >= self._end_frame():
+                self._ended = True
+                self._cond.notify_all()
+
+    def _mix(self, buf: np.ndarray, f: int) -> None:
+        n = len(buf)
+        for k, (_, pcm) in list(self._segments.items()):
+            s = k * SEG
+            lo, hi = max(f, s), min(f + n, s + len(pcm))
+            if lo < hi:
+                buf[lo - f:hi - f] += pcm[lo - s:hi - s]
+
+    def _wanted(self) -> list[tuple[int, bool]]:
+        """The next segments in play order: (index, after a loop wrap)."""
+        f = self._frame
+        loop = None if self._loop is None else (self._to_frame(self._loop[0]), self._to_frame(self._loop[1]))
+        out, wrapped = [], False
+        for _ in range(AHEAD + 1):
+            k = f // SEG
+            out.append((k, wrapped))
+            f = (k + 1) * SEG
+            if loop and (k * SEG) < loop[1] <= f and self._frame < loop[1]:
+                f, wrapped = loop[0], True
+        last = self._end_frame() // SEG
+        return [(k, w) for k, w in out if k <= last]
+
+    def _render_loop(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if self._ended:
+                    self._ended = False
+                    self._state, self._frame = STOPPED, 0
+                    stream, self._stream = self._stream, None
+                    threading.Thread(target=_close, args=(stream,), daemon=True).start()
+                    notify(self.on_state, "ended")
+                job = self._next_job()
+                if job is None:
+                    self._evict()
+                    self._cond.wait(0.1)
+                    continue
+                k, edit, timebase, piece = job
+                self._cond.release()
+                try:
+                    pcm = render_pcm(segment(piece, k * SEGMENT_SECONDS, (k + 1) * SEGMENT_SECONDS), self._soundfont)
+                finally:
+                    self._cond.acquire()
+                if timebase == self._timebase and edit == self._edit:
+                    self._segments[k] = (edit, pcm)
+
+    def _next_job(self) -> tuple[int, int, int, Piece] | None:
+        for k, wrapped in self._wanted():
+            have = self._segments.get(k)
+            begun = k * SEG <= self._frame and not wrapped
+            if have is None or (have[0] != self._edit and not begun):
+                key = (self._edit, self._timebase)
+                if self._stretched is None or self._stretched[0] != key:
+                    self._stretched = (key, self._piece.stretch(1.0 / self._scale))
+                return k, self._edit, self._timebase, self._stretched[1]
+        return None
+
+    def _evict(self) -> None:
+        """Forget segments that have finished sounding and are not coming up again."""
+        wanted = {k for k, _ in self._wanted()}
+        for k, (_, pcm) in list(self._segments.items()):
+            if k not in wanted and k * SEG + len(pcm) < self._frame:
+                del self._segments[k]
+
+
+def _close(stream) -> None:
+    if stream is not None:
+        stream.abort()
+        stream.close()

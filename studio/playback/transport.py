@@ -1,0 +1,48 @@
+"""What both playback engines share: transport states, the settings that carry over when playback moves
+from one output to another, and how they tell the GUI that something changed."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import InvalidArgument
+
+STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
+MIN_TEMPO_SCALE, MAX_TEMPO_SCALE = 0.1, 8.0
+
+
+@dataclass
+class Transport:
+    """Where playback is and how it plays: handed from one engine to the next on an output change."""
+
+    position: float = 0.0  # piece seconds
+    state: str = STOPPED
+    loop: tuple[float, float] | None = None
+    tempo_scale: float = 1.0  # 2.0 plays twice as fast
+
+
+def check_loop(start: float | None, end: float | None) -> tuple[float, float] | None:
+    if start is None and end is None:
+        return None
+    if start is None or end is None or not 0 <= start < end:
+        raise InvalidArgument(f"a loop needs 0 <= start < end (got {start}..{end})")
+    return float(start), float(end)
+
+
+def check_tempo_scale(scale: float) -> float:
+    if not MIN_TEMPO_SCALE <= scale <= MAX_TEMPO_SCALE:
+        raise InvalidArgument(f"tempo scale must be between {MIN_TEMPO_SCALE} and {MAX_TEMPO_SCALE}, not {scale}")
+    return float(scale)
+
+
+def check_position(seconds: float) -> float:
+    if not seconds >= 0:
+        raise InvalidArgument(f"cannot seek to {seconds} s")
+    return float(seconds)
+
+
+def notify(callback: Callable[..., None] | None, *args) -> None:
+    """Run a listener on its own short thread: engine threads never wait for (or deadlock with) the GUI."""
+    if callback is not None:
+        threading.Thread(target=callback, args=args, daemon=True, name="playback-notify").start()
