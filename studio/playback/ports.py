@@ -3,11 +3,14 @@ e.g. `mido.backends.rtmidi/UNIX_JACK`). Every listing asks the system afresh, so
 without a restart."""
 from __future__ import annotations
 
+import time
+
 import mido
 
 from ..errors import InvalidArgument, StudioError
 
 VIRTUAL_PORT_NAME = "Studio"
+JACK_SETTLE = 0.1  # JACK applies a new connection a few process cycles later; sooner, messages are lost
 
 
 class PortUnavailable(StudioError):
@@ -44,9 +47,12 @@ def open_output_port(name: str) -> tuple[str, mido.ports.BaseOutput]:
     """Open an output by (part of) its name; returns (exact name, port)."""
     exact = resolve_port_name(name)
     try:
-        return exact, mido.open_output(exact)
+        port = mido.open_output(exact)
     except Exception as exc:
         raise PortUnavailable(f"cannot open MIDI port {exact!r}: {exc}") from exc
+    if getattr(port, "api", "") == "UNIX_JACK":
+        time.sleep(JACK_SETTLE)
+    return exact, port
 
 
 def open_virtual_port(name: str = VIRTUAL_PORT_NAME) -> mido.ports.BaseOutput:

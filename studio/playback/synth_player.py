@@ -253,7 +253,11 @@ class SynthPlayer:
                     self._ended = False
                     self._state, self._frame = STOPPED, 0
                     stream, self._stream = self._stream, None
-                    threading.Thread(target=_close, args=(stream,), daemon=True).start()
+                    self._cond.release()  # closing waits for the audio callback, which takes the lock
+                    try:
+                        _close(stream)
+                    finally:
+                        self._cond.acquire()
                     notify(self.on_state, "ended")
                 job = self._next_job()
                 if job is None:
