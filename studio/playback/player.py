@@ -48,13 +48,13 @@ class Player:
         """What is playing: "built-in synth (DEVICE)", "MIDI port NAME" or "" before any output is chosen."""
         return self._output
 
-    def use_builtin(self, soundfont: str | Path | None = None, device: int | str | None = None) -> None:
+    def use_builtin(self, soundfont: str | Path | None = None, device: str | None = None) -> None:
         """The built-in SoundFont synth on the system's audio output (AudioUnavailable when there is none)."""
         with self._lock:
             if soundfont is not None:
                 self._soundfont = soundfont
             engine = SynthPlayer(self._piece, self._soundfont, transport=self._detach(), device=device,
-                                 on_state=self._state_changed)
+                                 on_state=self._state_changed, on_error=self._message)
             self._attach(engine, f"built-in synth ({engine.device_name})", None)
 
     def use_port(self, name: str, channel: int | None = None, program: int | None = None) -> None:
