@@ -87,7 +87,8 @@ def test_play_without_an_audio_device_says_so(tmp_path):
     done = run_studio("play", EXAMPLE_ABC, "--tune", "1", env=env, timeout=60)
     assert "Traceback" not in done.stderr
     if done.returncode != 0:  # a machine with a real sound card plays instead
-        assert done.returncode == 2 and "no audio output device" in done.stderr
+        assert done.returncode == 2
+        assert "no audio output device" in done.stderr or "PulseAudio client library" in done.stderr
 
 
 @pytest.fixture(scope="module")

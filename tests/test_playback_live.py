@@ -283,6 +283,14 @@ def test_channel_and_program_choice(receiver, player):
     receiver.settle()
     assert [m for _, m in receiver.messages if m[0] & 0xF0 == 0xC0] == [[0xC3, 40]]
     assert {ch for _, ch, _ in receiver.note_ons()} == {3}
+    player.ended.clear()
+    player.set_channel_program(5, 10)
+    player.play()
+    assert player.ended.wait(3)
+    receiver.settle()
+    assert [m for _, m in receiver.messages if m[0] & 0xF0 == 0xC0][-1] == [0xC5, 10]
+    assert {ch for _, ch, _ in receiver.note_ons()[2:]} == {5}
+    assert receiver.check_no_stuck_notes() == set()
 
 
 def test_ports_are_listed_by_name_and_refreshed(receiver, jack_server):

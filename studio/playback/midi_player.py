@@ -20,8 +20,8 @@ import mido
 from ..music import Piece
 from .events import EMPTY, EventTable, compile_events
 from .ports import port_present
-from .transport import (PAUSED, PLAYING, STOPPED, Transport, check_loop, check_position, check_tempo_scale,
-                        notify)
+from .transport import (PAUSED, PLAYING, STOPPED, Engine, Transport, check_loop, check_position,
+                        check_tempo_scale, notify)
 
 LOOKAHEAD = 0.002  # wake this long before an event, then wait out the rest without sleeping
 MAX_SLEEP = 0.05  # re-check the clock at least this often
@@ -31,7 +31,7 @@ SWITCH_INTERVAL = 0.0005  # Python's GIL hand-over interval while playing (defau
 ALL_SOUND_OFF, RESET_CONTROLLERS, ALL_NOTES_OFF, SUSTAIN = 120, 121, 123, 64
 
 
-class MidiPlayer:
+class MidiPlayer(Engine):
     """Plays a Piece to a mido output port. Thread-safe: call from any thread (the GUI's)."""
 
     def __init__(self, port: mido.ports.BaseOutput, piece: Piece | None = None, *,
@@ -60,10 +60,7 @@ class MidiPlayer:
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, daemon=True, name="midi-scheduler")
         self._thread.start()
-        if t.state == PLAYING:
-            self.play()
-        elif t.state == PAUSED:
-            self._state = PAUSED
+        self._resume(t)
 
     # ----- what the GUI reads -----
     @property
@@ -71,10 +68,6 @@ class MidiPlayer:
         """Playhead in piece seconds; cheap, read it at display rate."""
         with self._cond:
             return self._pos(time.perf_counter())
-
-    @property
-    def state(self) -> str:
-        return self._state
 
     @property
     def duration(self) -> float:
@@ -89,10 +82,6 @@ class MidiPlayer:
         with self._cond:
             return not self._failed and port_present(self._port)
 
-    def transport(self) -> Transport:
-        with self._cond:
-            return Transport(self._pos(time.perf_counter()), self._state, self._loop, self._scale)
-
     # ----- transport -----
     def play(self) -> None:
         with self._cond:
@@ -104,13 +93,6 @@ class MidiPlayer:
             self._send_programs()
             self._changed()
         notify(self.on_state, PLAYING)
-
-    def pause(self) -> None:
-        self._halt(PAUSED, None)
-
-    def stop(self) -> None:
-        """Silence and return to the start."""
-        self._halt(STOPPED, 0.0)
 
     def panic(self) -> None:
         """Pause, then all-sound-off and all-notes-off on all 16 channels (for a synth that still hangs)."""

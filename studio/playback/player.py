@@ -67,6 +67,13 @@ class Player:
         port = open_virtual_port(VIRTUAL_PORT_NAME)
         self._use_midi(port, None, f"virtual MIDI port {VIRTUAL_PORT_NAME}", channel, program)
 
+    def set_channel_program(self, channel: int | None, program: int | None) -> None:
+        """Change the MIDI channel (0-15) / program (0-127) override on the current port, while playing."""
+        with self._lock:
+            self._channel, self._program = channel, program
+            if isinstance(self._engine, MidiPlayer):
+                self._engine.set_channel_program(channel, program, self._piece)
+
     def _use_midi(self, port, watch_name, label, channel, program) -> None:
         with self._lock:
             self._channel, self._program = channel, program

@@ -21,8 +21,8 @@ from ..errors import StudioError
 from ..music import Piece
 from .render import RELEASE_SECONDS, SAMPLE_RATE, render_pcm, segment
 from .soundfont import load_soundfont
-from .transport import (PAUSED, PLAYING, STOPPED, Transport, check_loop, check_position, check_tempo_scale,
-                        notify)
+from .transport import (PAUSED, PLAYING, STOPPED, Engine, Transport, check_loop, check_position,
+                        check_tempo_scale, notify)
 
 SEGMENT_SECONDS = 2.0  # rendered seconds per segment (about 20 ms of work each)
 AHEAD = 3  # segments kept rendered ahead of what was handed to the device
@@ -61,7 +61,7 @@ def check_audio_output(device: str | None = None) -> str:
     return device or "default output"
 
 
-class SynthPlayer:
+class SynthPlayer(Engine):
     """Plays a Piece through the built-in SoundFont synth. Same transport methods as MidiPlayer."""
 
     def __init__(self, piece: Piece | None = None, soundfont: str | Path | None = None, *,
@@ -91,10 +91,7 @@ class SynthPlayer:
         self._cond = threading.Condition()
         self._renderer = threading.Thread(target=self._render_loop, daemon=True, name="synth-renderer")
         self._renderer.start()
-        if t.state == PLAYING:
-            self.play()
-        elif t.state == PAUSED:
-            self._state = PAUSED
+        self._resume(t)
 
     # ----- what the GUI reads -----
     @property
@@ -115,16 +112,8 @@ class SynthPlayer:
         return max(heard, 0)
 
     @property
-    def state(self) -> str:
-        return self._state
-
-    @property
     def duration(self) -> float:
         return float(self._piece.notes["end"].max()) if len(self._piece.notes) else 0.0
-
-    def transport(self) -> Transport:
-        with self._cond:
-            return Transport(self.position, self._state, self._loop, self._scale)
 
     # ----- transport -----
     def play(self) -> None:
@@ -138,13 +127,8 @@ class SynthPlayer:
             self._feeder.start()
         notify(self.on_state, PLAYING)
 
-    def pause(self) -> None:
-        self._halt(PAUSED, None)
-
-    def stop(self) -> None:
-        self._halt(STOPPED, 0.0)
-
     def panic(self) -> None:
+        """Audio stops with the stream: pausing is all a panic needs here."""
         self._halt(PAUSED, None)
 
     def seek(self, seconds: float) -> None:

@@ -46,3 +46,31 @@ def notify(callback: Callable[..., None] | None, *args) -> None:
     """Run a listener on its own short thread: engine threads never wait for (or deadlock with) the GUI."""
     if callback is not None:
         threading.Thread(target=callback, args=args, daemon=True, name="playback-notify").start()
+
+
+class Engine:
+    """The transport calls both engines answer the same way. A subclass provides `_cond` (a Condition),
+    `_state`, `_loop`, `_scale`, `position`, `play()` and `_halt(state, position_or_None)`."""
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def transport(self) -> Transport:
+        with self._cond:
+            return Transport(self.position, self._state, self._loop, self._scale)
+
+    def pause(self) -> None:
+        """Silence, keeping the place."""
+        self._halt(PAUSED, None)
+
+    def stop(self) -> None:
+        """Silence and return to the start."""
+        self._halt(STOPPED, 0.0)
+
+    def _resume(self, transport: Transport) -> None:
+        """Take up the state an engine handed over (see Player's output changes)."""
+        if transport.state == PLAYING:
+            self.play()
+        elif transport.state == PAUSED:
+            self._state = PAUSED
