@@ -119,10 +119,15 @@ def test_builtin_synth_plays_into_the_system_audio_output(null_sink, tmp_path):
             player.play()
             time.sleep(1.2)
             assert player.state == PLAYING and 0.7 < player.position < 1.6
-            player.seek(0.5)
-            player.set_loop(0.5, 1.0)
+            player.set_loop(0.5, 1.0)  # behind the playhead: no wrap until it is reached again
+            time.sleep(0.3)
+            assert player.position > 1.0
+            player.seek(0.6)
             time.sleep(0.8)
             assert 0.5 <= player.position < 1.0  # looping
+            player.set_piece(melody().transpose(5))  # an edit while looping
+            time.sleep(0.6)
+            assert 0.5 <= player.position < 1.0 and player.state == PLAYING
             player.stop()
             assert player.state == STOPPED and player.position == 0.0
         time.sleep(0.3)

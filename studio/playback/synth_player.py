@@ -99,6 +99,12 @@ class SynthPlayer(Engine):
         """Playhead in piece seconds: what is being heard, not what was last handed to the device."""
         return self._heard_frame() / SAMPLE_RATE * self._scale
 
+    def _rewind_to_heard(self) -> None:
+        """Drop what the device holds and carry on from what is being heard (callers hold the lock)."""
+        if self._state == PLAYING and self._queued:
+            self._frame = self._heard_frame()
+            self._queued, self._flush = 0, True
+
     def _heard_frame(self) -> int:
         f = self._frame
         if self._state != PLAYING or not self._queued:
@@ -140,6 +146,7 @@ class SynthPlayer(Engine):
     def set_loop(self, start: float | None, end: float | None) -> None:
         loop = check_loop(start, end)
         with self._cond:
+            self._rewind_to_heard()  # the device holds audio rendered without this loop
             self._loop = loop
             self._cond.notify_all()
 
@@ -156,6 +163,7 @@ class SynthPlayer(Engine):
     def set_piece(self, piece: Piece) -> None:
         """Replace what plays; segments not yet begun are rendered again from the new piece."""
         with self._cond:
+            self._rewind_to_heard()
             self._piece = piece
             self._edit += 1
             for k in [k for k in self._segments if k * SEG > self._frame]:
