@@ -9,7 +9,10 @@
 2. Render: a 5-minute piano piece (Maestro_1 from the shared samples, else a generated one) to PCM,
    in times faster than real time.
 
-    python bench/playback_timing.py [--period 128] [--no-busy] [--skip-render] [--skip-timing]
+    python bench/playback_timing.py [--period 128] [--no-busy] [--no-realtime] [--skip-render] [--skip-timing]
+
+The scheduler thread asks for real-time round-robin priority (as audio software does); the bench's JACK
+server and receiver do too, so a busy machine measures our scheduling rather than its own starvation.
 """
 from __future__ import annotations
 
@@ -68,6 +71,10 @@ def receive(client: str, ready, out, stop) -> None:
     """The receiving process: a JACK MIDI input port, polled, every message stamped on arrival."""
     import rtmidi
 
+    try:  # a receiver that the machine's other work cannot starve (where the OS allows)
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(20))
+    except (AttributeError, OSError):
+        pass
     rx = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client, queue_size_limit=8192)
     rx.open_virtual_port("in")
     ready.set()
@@ -81,16 +88,16 @@ def receive(client: str, ready, out, stop) -> None:
     out.put(got)
 
 
-def start_jack(period: int):
+def start_jack(period: int, realtime: bool):
     """A JACK dummy server, or None when one is already running (we use that one)."""
     if shutil.which("jackd") is None:
         sys.exit("jackd not found (Debian: apt-get install jackd2)")
     os.environ["JACK_NO_START_SERVER"] = "1"
-    proc = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", str(period)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(["jackd", "--realtime" if realtime else "--no-realtime", "-d", "dummy", "-r", "48000",
+                             "-p", str(period)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.5)
     if proc.poll() is not None:
-        print("(using the JACK server already running; its period may differ)")
+        print("(using the JACK server already running; its period and priority may differ)")
         return None
     return proc
 
@@ -101,10 +108,10 @@ def busy(stop: threading.Event) -> None:
         sum(i * i for i in range(2000))
 
 
-def timing(period: int, with_busy: bool) -> None:
+def timing(period: int, with_busy: bool, realtime: bool) -> None:
     import mido
 
-    jack = start_jack(period)
+    jack = start_jack(period, realtime)
     try:
         ready, stop, out = mp.Event(), mp.Event(), mp.Queue()
         proc = mp.Process(target=receive, args=("timing", ready, out, stop), daemon=True)
@@ -154,7 +161,9 @@ def timing(period: int, with_busy: bool) -> None:
 
     offs_got = sum(1 for _, m in got if m[0] & 0xF0 == 0x80)
     print(f"live MIDI timing: {len(piece.notes)} notes over {piece.duration:.1f} s, JACK dummy period "
-          f"{period} frames ({period / 48:.2f} ms), busy GUI-like thread: {'yes' if with_busy else 'no'}")
+          f"{period} frames ({period / 48:.2f} ms), {'realtime' if realtime else 'no-realtime'}, "
+          f"busy GUI-like thread: {'yes' if with_busy else 'no'}, load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")
     print(f"  received {len(note_ons(got)[0])} note-ons and {offs_got} note-offs of {len(piece.notes)} "
           "(a shortfall is JACK dropping a cycle on an overloaded machine: xruns)")
     for label, messages in (("handed to the port", sent), ("arrived at the receiver", got)):
@@ -185,11 +194,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--period", type=int, default=128, help="JACK period in frames (default 128)")
     ap.add_argument("--no-busy", action="store_true", help="no busy thread")
+    ap.add_argument("--no-realtime", action="store_true",
+                    help="run jackd without realtime priority (as the tests do); the receiver then starves too")
     ap.add_argument("--skip-timing", action="store_true")
     ap.add_argument("--skip-render", action="store_true")
     args = ap.parse_args()
     if not args.skip_timing:
-        timing(args.period, not args.no_busy)
+        timing(args.period, not args.no_busy, not args.no_realtime)
     if not args.skip_render:
         render_speed()
 
