@@ -334,3 +334,30 @@ def test_cli_ports_and_play(receiver, tmp_path):
     missing = run_studio("play", EXAMPLE_ABC, "--port", "no-such-synth", env=env)
     assert missing.returncode == 2 and "no MIDI output port named 'no-such-synth'" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_virtual_port_studio_can_be_connected_to(jack_server):
+    import mido
+    import rtmidi
+
+    previous = mido.backend
+    mido.set_backend(JACK_BACKEND)
+    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="daw")
+    try:
+        with Player(Piece(notes=make_notes([60, 67], [0.2, 0.3], [0.4, 0.5]))) as player:
+            player.use_virtual_port()
+            assert player.output == "virtual MIDI port Studio"
+            studio = [i for i, name in enumerate(listener.get_ports()) if name.endswith(":Studio")]
+            assert studio, listener.get_ports()
+            listener.open_port(studio[0])
+            time.sleep(0.1)
+            player.play()
+            time.sleep(0.8)
+        got = []
+        while (msg := listener.get_message()) is not None:
+            got.append(msg[0])
+        assert [m[1] for m in got if m[0] & 0xF0 == NOTE_ON and m[2] > 0] == [60, 67]
+        assert [m[1] for m in got if m[0] & 0xF0 == NOTE_OFF] == [60, 67]
+    finally:
+        listener.delete()
+        mido.set_backend(previous)
