@@ -82,8 +82,7 @@ def test_a_file_that_is_not_a_soundfont_is_refused_clearly(tmp_path):
 
 def test_play_without_an_audio_device_says_so(tmp_path):
     # No sound server reachable and no sound card here: a clear message, not a crash.
-    env = {"PULSE_SERVER": f"unix:{tmp_path}/no-such-server", "JACK_NO_START_SERVER": "1",
-           "JACK_DEFAULT_SERVER": "no-such-jack-server"}
+    env = {"PULSE_SERVER": f"unix:{tmp_path}/no-such-server"}
     done = run_studio("play", EXAMPLE_ABC, "--tune", "1", env=env, timeout=60)
     assert "Traceback" not in done.stderr
     if done.returncode != 0:  # a machine with a real sound card plays instead

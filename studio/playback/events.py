@@ -53,10 +53,13 @@ def compile_events(piece: Piece, channel: int | None = None, program: int | None
     if len(piece.notes) == 0 and len(piece.pedals) == 0:
         return EMPTY
     timed: list[tuple[float, mido.Message]] = []
-    now = 0.0
-    for msg in piece_to_midifile(piece):  # iterating a MidiFile yields delta times in seconds
-        now += msg.time
+    mid = piece_to_midifile(piece)
+    now, tempo = 0.0, 500000
+    for msg in mido.merge_tracks(mid.tracks):  # delta ticks; seconds follow the tempo map
+        now += mido.tick2second(msg.time, mid.ticks_per_beat, tempo)
         if msg.is_meta:
+            if msg.type == "set_tempo":
+                tempo = msg.tempo
             continue
         if channel is not None and msg.channel != DRUM_CHANNEL:
             msg = msg.copy(channel=channel)
@@ -65,7 +68,7 @@ def compile_events(piece: Piece, channel: int | None = None, program: int | None
                 msg = msg.copy(program=program)
             if any(m == msg for _, m in timed):
                 continue  # several tracks folded onto one channel: one program change is enough
-        timed.append((now, msg.copy(time=0)))
+        timed.append((now, msg))  # (its `time` field, delta ticks, means nothing to a port)
     ends: list[float | None] = [None] * len(timed)
     started: dict[tuple[int, int], list[int]] = {}
     for i, (t, msg) in enumerate(timed):
