@@ -19,10 +19,11 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("convert", help="convert between formats by extension (.mid, .abc, .musicxml in; .mid, .musicxml out)")
+    p = sub.add_parser("convert", help="convert between formats by extension (.mid, .abc, .musicxml in; .mid, .musicxml, .wav out)")
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT")
     p.add_argument("--tune", metavar="X", help="which tune of an ABC book (its X: number; default the first)")
+    p.add_argument("--soundfont", metavar="SF2", help="SoundFont for .wav output (default: the bundled General MIDI set)")
     p.set_defaults(func=cmd_convert)
 
 
@@ -85,26 +86,44 @@ def format_summary(s: dict, path: str, tune: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def cmd_convert(args) -> int:
-    ext = Path(args.output).suffix.lower()
-    if ext not in WRITABLE:
-        raise UnsupportedContent(args.output, None, f"cannot write {ext or '(no extension)'} files; "
-                                                    f"writable: {', '.join(WRITABLE)}")
-    if kind_of(args.input) == "abc":
+def read_one_piece(path: str, tune: str | None = None, verb: str = "converting") -> Piece:
+    """One piece of a file: for an ABC book the tune numbered `tune` (default the first, with a warning)."""
+    if kind_of(path) == "abc":
         from ..music.abc_io import read_abc_tunes, tune_to_piece
 
-        tunes = read_abc_tunes(args.input)
-        if args.tune is not None:
-            tunes = [t for t in tunes if t.number == args.tune]
+        tunes = read_abc_tunes(path)
+        if tune is not None:
+            tunes = [t for t in tunes if t.number == tune]
             if not tunes:
-                raise UnsupportedContent(args.input, f"tune X:{args.tune}", "no tune with that number")
+                raise UnsupportedContent(path, f"tune X:{tune}", "no tune with that number")
         elif len(tunes) > 1:
-            warn(f"{args.input} holds {len(tunes)} tunes; converting the first (choose with --tune X)")
+            warn(f"{path} holds {len(tunes)} tunes; {verb} the first (choose with --tune X)")
         piece = tune_to_piece(tunes[0])
     else:
-        piece = Piece.read(args.input)
+        piece = Piece.read(path)
     for w in piece.warnings:
         warn(w)
-    piece.write(args.output)
+    return piece
+
+
+def cmd_convert(args) -> int:
+    ext = Path(args.output).suffix.lower()
+    if ext not in WRITABLE + (".wav",):
+        raise UnsupportedContent(args.output, None, f"cannot write {ext or '(no extension)'} files; "
+                                                    f"writable: {', '.join(WRITABLE + ('.wav',))}")
+    piece = read_one_piece(args.input, args.tune)
+    if ext == ".wav":
+        from tqdm import tqdm
+
+        from ..playback.render import render_wav
+
+        with tqdm(total=0, unit="segment", desc="rendering", disable=None, leave=False) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            render_wav(piece, args.output, args.soundfont, progress)
+    else:
+        piece.write(args.output)
     print(f"wrote {args.output}")
     return 0
