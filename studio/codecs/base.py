@@ -30,6 +30,7 @@ class Encoded:
     ids: np.ndarray  # int32 token ids, no start/end tokens
     notes: int = 0
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # repairs made while reading (e.g. a truncated track)
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Codec(ABC):
         try:
             for item in self.iter_file(path):
                 (report.encoded if isinstance(item, Encoded) else report.skipped).append(item)
+                report.warnings.extend(getattr(item, "warnings", []))
         except StudioError as exc:
             report.skipped.append(Skipped(str(path), exc.message()))
         return report

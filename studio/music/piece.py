@@ -263,6 +263,12 @@ class Piece:
         out.key_signatures = ks
         return out
 
+    def apply_sustain(self) -> "Piece":
+        """A copy with the sustain pedal folded into note ends (Magenta's rules) and the pedal removed."""
+        from .sustain import apply_sustain
+
+        return apply_sustain(self)
+
     # ----------------------------------------------------------------- summary
     def summary(self) -> dict:
         """The facts `studio info` prints (JSON-ready)."""
