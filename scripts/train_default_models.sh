@@ -48,7 +48,7 @@ PYEOF
 }
 
 if [ "$WHICH" = all ] || [ "$WHICH" = folk ]; then
-    has_corpus irish || studio corpus add irish --codec folk --builtin oneills1850 ryansMammoth airdsAirs
+    has_corpus irish || studio corpus add irish --codec folk --builtin oneills1850 --builtin ryansMammoth --builtin airdsAirs
     train folk irish "$FOLK_STEPS" --cell lstm --layers 2 --units 512 --embedding 0 --dropout 0.3 \
         --batching tunes --batch 32 --optimizer adam --lr 0.002 --warmup 50 --decay cosine \
         --clip 5 --eval-every 100 --checkpoint-every 25 --seed 1

@@ -23,15 +23,16 @@ RANK_SCRIPT = textwrap.dedent("""
     import sys
     sys.path[:0] = [{repo!r}, {tests!r}]
     from pathlib import Path
-    from train_helpers import FileCorpus
+    import train_helpers  # registers the test codec
+    from studio.corpus.store import Corpus
     from studio.training import Trainer, make_config
-    Trainer({out!r}, make_config("small", **{settings!r}), FileCorpus(Path({corpus!r}))).run()
+    Trainer({out!r}, make_config("small", **{settings!r}), Corpus.open({corpus!r})).run()
 """)
 
 
 @pytest.mark.slow
 def test_two_gloo_processes_match_one_process(tmp_path):
-    corpus = patterned_corpus(tmp_path / "corpus", augment=True)
+    corpus = patterned_corpus(augment=True)
     Trainer(tmp_path / "single", make_config("small", **SETTINGS), corpus).run()
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT.format(repo=str(REPO), tests=str(REPO / "tests"), settings=SETTINGS,

@@ -11,7 +11,7 @@ from train_helpers import patterned_corpus
 
 @pytest.fixture
 def corpus(tmp_path):
-    return patterned_corpus(tmp_path / "c", pieces=24, augment=True)
+    return patterned_corpus(augment=True)
 
 
 def test_windows_are_framed_pieces_shifted_by_one(corpus):

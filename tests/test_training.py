@@ -31,7 +31,7 @@ def tiny(**kw):
 
 @pytest.fixture
 def corpus(tmp_path):
-    return patterned_corpus(tmp_path / "corpus", augment=True)
+    return patterned_corpus(augment=True)
 
 
 def weights(directory):
@@ -89,13 +89,14 @@ KILLED_RUN = textwrap.dedent("""
     import os, signal, sys
     sys.path[:0] = [{repo!r}, {tests!r}]
     from pathlib import Path
-    from train_helpers import FileCorpus
+    import train_helpers  # registers the test codec
+    from studio.corpus.store import Corpus
     from studio.training import Trainer, make_config
     config = make_config("small", **{settings!r})
     def kill_at_8(event):
         if event.kind == "step" and event.step == 8:
             os.kill(os.getpid(), signal.SIGKILL)
-    Trainer({out!r}, config, FileCorpus(Path({corpus!r})), on_event=kill_at_8).run()
+    Trainer({out!r}, config, Corpus.open({corpus!r}), on_event=kill_at_8).run()
 """)
 
 

@@ -20,8 +20,6 @@ import numpy as np
 
 from ..errors import InvalidArgument
 
-SPLITS = {"train": 0, "valid": 1, "test": 2}
-
 
 @dataclass
 class Batch:
@@ -36,11 +34,8 @@ class Batch:
 
 def split_pieces(corpus, split: str) -> np.ndarray:
     """Row numbers of the corpus pieces in `split` that hold at least one token."""
-    if split not in SPLITS:
-        raise InvalidArgument(f"unknown split {split!r}; use train, valid or test")
-    pieces = corpus.pieces
-    rows = np.flatnonzero((pieces["split"] == SPLITS[split]) & (pieces["length"] > 0))
-    return rows
+    rows = corpus.indices(split)
+    return rows[corpus.pieces["length"][rows] > 0]
 
 
 class _Batches:

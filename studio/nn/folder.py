@@ -123,7 +123,8 @@ def load_model(directory: str | Path, device: torch.device | str = "cpu") -> Seq
     if missing or extra:
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unexpected {', '.join(extra)}"] if extra else [])
         raise UnsupportedContent(weights_path, None, f"weights do not fit the architecture in {CARD}: " + "; ".join(parts))
-    for name, tensor in tensors.items():
+    for name in expected:  # in the model's own order, so the first layer that does not fit is named
+        tensor = tensors[name]
         if tensor.shape != expected[name].shape:
             raise UnsupportedContent(weights_path, name, f"shape {tuple(tensor.shape)} does not fit the architecture "
                                      f"in {CARD} (expected {tuple(expected[name].shape)})")

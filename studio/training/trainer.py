@@ -362,7 +362,7 @@ class Trainer:
         card = {
             "name": self.out_dir.name,
             "training": {
-                "corpus": getattr(corpus, "name", c.corpus), "corpus_sources": _sources(corpus),
+                "corpus": getattr(corpus, "name", c.corpus), "corpus_sources": list(getattr(corpus, "sources", [])),
                 "train_pieces": int(len(train_rows)),
                 "train_tokens": int(np.asarray(corpus.pieces["length"][train_rows]).sum()),
                 "batching": self.batching, "steps": self.step,
@@ -378,10 +378,3 @@ class Trainer:
         }
         save_model(self.model, self.out_dir, corpus.codec.config, card)
 
-
-def _sources(corpus) -> list:
-    path = getattr(corpus, "path", None)
-    try:
-        return json.loads((Path(path) / "corpus.json").read_text(encoding="utf-8")).get("sources", [])
-    except (OSError, TypeError, ValueError):
-        return []
