@@ -116,7 +116,10 @@ class Trainer:
     def resume(cls, out_dir: str | Path, corpus=None, on_event=None, **overrides) -> "Trainer":
         """Continue a run from its last checkpoint; overrides (e.g. steps=...) may extend it."""
         tensors, meta = read_checkpoint(Path(out_dir) / CHECKPOINT)
-        config = TrainConfig.from_dict({**meta["config"], **{k: v for k, v in overrides.items() if v is not None}})
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if "steps" in overrides and "epochs" not in overrides:
+            overrides["epochs"] = 0.0  # a step count given now replaces the epochs the run started with
+        config = TrainConfig.from_dict({**meta["config"], **overrides})
         trainer = cls(out_dir, config, corpus, on_event)
         trainer._resume_from = (tensors, meta)
         return trainer
@@ -147,7 +150,8 @@ class Trainer:
         if device.type == "cuda" and self.world > 1:
             device = torch.device("cuda", local_rank)
             torch.cuda.set_device(device)
-        if self.world > 1 and not dist.is_initialized():
+        owns_group = self.world > 1 and not dist.is_initialized()
+        if owns_group:
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         self.device = device
         self.is_main = self.rank == 0
@@ -184,8 +188,8 @@ class Trainer:
         try:
             return self._loop()
         finally:
-            if self.world > 1 and dist.is_initialized():
-                dist.barrier()
+            if owns_group:
+                dist.destroy_process_group()
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c, params = self.config, self.model.parameters()
@@ -246,7 +250,7 @@ class Trainer:
                 self._checkpoint()
                 last_checkpoint_time = time.perf_counter()
         self._checkpoint()
-        if not self.has_valid:
+        if not self.has_valid or self.best_step is None:  # else the folder holds the best validated weights
             self._save_model()
         self._emit("done", loss=self.last_loss, val_loss=self.last_val, message=status)
         return TrainResult(status, self.step, self.last_loss, self.last_val, self.out_dir,
