@@ -8,7 +8,9 @@ from ..errors import InvalidArgument
 from .base import BOS, EOS, PAD, Codec, Encoded, FileReport, Skipped
 
 # name -> "module:Class"; modules are imported on first use so `import studio.codecs` stays light.
-CODECS = {}
+CODECS = {
+    "folk": "studio.codecs.folk:FolkCodec",
+}
 
 
 def available() -> list[str]:
