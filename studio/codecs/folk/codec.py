@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ...errors import UnreadableFile, UnsupportedContent
+from ...errors import InvalidArgument, UnreadableFile, UnsupportedContent
 from ...music import Piece
 from ...music.abc_io import read_abc_tunes, read_text
 from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks
@@ -22,7 +22,7 @@ from .decode import build_tune
 from .lexer import Key, TuneSkip, lex_tune
 from .melody import check_structure, emit, merge_ties, shift_to, tidy_bars, timeline, transpose_into_range
 from .render import abc_text, items_to_piece
-from .vocab import BROKEN, DURATIONS, FOLK_RNN_V2, MODE_NAMES
+from .vocab import BROKEN, DURATIONS, FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
 
 _MODE_WORD = {v: k for k, v in MODE_NAMES.items()}
 
@@ -36,13 +36,14 @@ class FolkCodec(Codec):
         self.known = set(self.vocab) - set(SPECIAL_TOKENS)
 
     @classmethod
-    def default(cls, meters=(), modes=(), **options) -> "FolkCodec":
+    def default(cls, meters=(), modes=(), wide: bool = False, **options) -> "FolkCodec":
         """folk-rnn v2 tokens, then our specials; extra meters ("M:2/2") or modes ("K:Cphr") come after
-        the specials, so a vocabulary can grow without changing any id an old model knows."""
+        the specials, so a vocabulary can grow without changing any id an old model knows. `wide` adds
+        the meters and modes of all built-in collections, free meter and a tie token (`vocab.WIDE`)."""
         if options:
-            raise TypeError(f"unknown folk codec options: {', '.join(sorted(options))}")
+            raise InvalidArgument(f"unknown folk codec options: {', '.join(sorted(options))}")
         vocab = list(FOLK_RNN_V2) + list(SPECIAL_TOKENS)
-        vocab += [t for t in (*meters, *modes) if t not in vocab]
+        vocab += [t for t in (*(WIDE if wide else ()), *meters, *modes) if t not in vocab]
         return cls({"codec": "folk", "format": "folk-rnn v2", "vocab": vocab})
 
     def extended(self, tokens) -> "FolkCodec":
@@ -63,7 +64,9 @@ class FolkCodec(Codec):
         mode_token = f"K:C{tune.key.mode}"
         if mode_token not in self.known:
             raise TuneSkip(f"mode {MODE_NAMES[tune.key.mode]} has no token")
-        items = merge_ties(tune.items)
+        keep = TIE in self.known
+        items = merge_ties(tune.items, keep_ties=keep,
+                           mergeable=lambda v: not keep or duration_token(v) in self.known or v == 1)
         check_structure(items)
         items = transpose_into_range(items, shift_to(tune.key.letter, tune.key.alter, 0, 0))
         items = tidy_bars(items)

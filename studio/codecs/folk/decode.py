@@ -10,7 +10,7 @@ from fractions import Fraction as F
 
 from .lexer import Chord, Key, Note, default_tuplet_q
 from .melody import is_event, tidy_bars
-from .vocab import BARS, LETTERS, MARK_ALTER, MODE_FIFTHS, duration_value, key_alters
+from .vocab import BARS, TIE, LETTERS, MARK_ALTER, MODE_FIFTHS, duration_value, key_alters
 
 _PITCH = re.compile(r"^(\^\^|__|\^|_|=)?([A-Ga-g])([,']*)$")
 _BROKEN = re.compile(r"^(.*?)([<>])$")
@@ -113,6 +113,13 @@ class TuneBuilder:
             return
         if token in BARS:
             self.items.append(token)
+            return
+        if token == TIE:
+            last = self.items[-1] if self.items else None
+            if is_event(last):
+                last.tie = True
+            else:
+                self.warn("dropped a tie - that follows no note")
             return
         if re.fullmatch(r"\(\d", token):
             self.items.append(token)

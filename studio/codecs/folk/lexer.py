@@ -281,10 +281,22 @@ class _Body:
 
     def lex(self, text: str) -> None:
         items = self.items
+        prev = after_broken = None
         for m in _LEX.finditer(text):
             kind = m.lastgroup
-            if kind in ("ws", "quote", "deco", "grace", "slur", "deco1", "cont"):
+            if kind in ("ws", "cont", "quote", "deco", "grace", "slur", "deco1"):
+                continue  # ornaments and annotations: not melody
+            if not self.in_voice and kind != "field":
                 continue
+            if after_broken and kind not in ("acc", "letter", "oct", "num", "slash", "den", "tie", "note",
+                                             "rest", "rnum", "rslash", "rden", "copen"):
+                raise TuneSkip(f"broken rhythm {after_broken} followed by {m.group(0).strip()!r}")
+            after_broken = None
+            if kind == "broken" and prev not in ("note", "rest", "cclose"):
+                raise TuneSkip(f"broken rhythm {m.group(0)} after {prev or 'nothing'}")
+            if kind == "broken":
+                after_broken = m.group(0)
+            prev = {"tie": "note", "rden": "rest", "ctie": "cclose"}.get(kind, kind)
             if not self.in_voice and kind != "field":
                 continue
             if kind in ("cnum", "cslash", "cden", "ctie"):
@@ -327,6 +339,8 @@ class _Body:
                     raise TuneSkip(f"broken rhythm {sym} has no token")
                 items.append(sym)
             elif kind == "tiealone":
+                if items and items[-1] in ("<", ">"):
+                    raise TuneSkip(f"tie right after broken rhythm {items[-1]}- (readers disagree on it)")
                 if items and isinstance(items[-1], (Note, Chord)):
                     items[-1].tie = True
             elif kind == "other":

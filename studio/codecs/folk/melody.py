@@ -9,7 +9,7 @@ from dataclasses import replace
 from fractions import Fraction as F
 
 from .lexer import Chord, Note, TuneSkip, default_tuplet_q
-from .vocab import ACCIDENTAL_MARK, BARS, NATURAL_PC, duration_token, pitch_token, step_midi
+from .vocab import ACCIDENTAL_MARK, BARS, NATURAL_PC, TIE, duration_token, pitch_token, step_midi
 
 LOWEST_STEP, HIGHEST_STEP = 21, 48  # C, (MIDI 48) .. b' (MIDI 95): the octaves folk-rnn tokens cover
 FUSED_BROKEN = {(F(1), ">"): ">", (F(2), ">"): "2>", (F(4), ">"): "4>", (F(1, 2), ">"): "/2>",
@@ -26,18 +26,24 @@ def midi_of(item) -> tuple[int, ...] | None:
     return None if item.step is None else (step_midi(item.step, item.alter),)
 
 
-def merge_ties(items: list) -> list:
-    """Merge tied notes of the same pitch (as music21's stripTies does); ties it cannot merge are skips."""
+def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: True) -> list:
+    """Merge tied notes of the same pitch (a tie between different pitches is dropped, as a slur); with
+    `keep_ties` (a vocabulary with a tie token) a tie across a bar line, or one whose merged length is
+    not `mergeable`, stays a tie; otherwise ties that cannot be merged are skips."""
     out: list = []
     pending = None  # index in out of a note whose tie is still open
+    crossed = False  # a bar line since the pending note
     tuplet_left = 0
     merged: set[int] = set()
     for item in items:
         if isinstance(item, str):
             if pending is not None:
-                if item in BARS:
+                if item in BARS and keep_ties:
+                    crossed = True
+                elif item in BARS:
                     raise TuneSkip("tie across a bar line")
-                raise TuneSkip(f"tie into {item!r}")
+                else:
+                    raise TuneSkip(f"tie into {item!r}")
             if item[0] == "(":
                 tuplet_left = int(item[1:])
             elif item in "<>" and out and len(out) - 1 in merged:
@@ -46,7 +52,10 @@ def merge_ties(items: list) -> list:
             continue
         if pending is not None:
             held = out[pending]
-            if midi_of(held) == midi_of(item) and midi_of(item) is not None:
+            same = midi_of(held) == midi_of(item) and midi_of(item) is not None
+            if same and keep_ties and (crossed or not mergeable(held.dur + item.dur)):
+                pending, crossed = None, False  # the tie stays, written as a token
+            elif same:
                 if tuplet_left > 0:
                     raise TuneSkip("tie inside a tuplet")
                 if pending > 0 and out[pending - 1] in ("<", ">"):
@@ -56,10 +65,11 @@ def merge_ties(items: list) -> list:
                 merged.add(pending)
                 pending = pending if item.tie else None
                 continue
-            if isinstance(held, Chord) or isinstance(item, Chord):
-                raise TuneSkip("tie between a chord and another note")
-            held.tie = False  # a tie between different pitches is a slur: the notes stay apart
-            pending = None
+            else:
+                if isinstance(held, Chord) or isinstance(item, Chord):
+                    raise TuneSkip("tie between a chord and another note")
+                held.tie = False  # a tie between different pitches is a slur: the notes stay apart
+                pending, crossed = None, False
         tuplet_left = max(0, tuplet_left - 1)
         out.append(item)
         if item.tie:
@@ -84,6 +94,8 @@ def check_structure(items: list) -> None:
                     raise TuneSkip(f"tuplet {item} crosses a bar line")
                 elif items[j][0] == "(":
                     raise TuneSkip(f"tuplet inside tuplet {item}")
+                elif items[j] in ("<", ">"):
+                    raise TuneSkip(f"broken rhythm inside tuplet {item}")
                 j += 1
             if need:
                 raise TuneSkip(f"tuplet {item} has too few notes")
@@ -152,25 +164,27 @@ def emit(items: list, sig: tuple[int, ...], fused: set[str] | None = None) -> li
             return pitch_token(note.step, mark)
         return pitch_token(note.step, "")
 
-    def duration(value: F) -> None:
+    def duration(value: F, tie: bool) -> None:
         nonlocal last_dur
         last_dur = value
         token = duration_token(value)
         if token:
             out.append(token)
+        if tie:
+            out.append(TIE)
 
     for item in items:
         if isinstance(item, Note):
             out.append("z" if item.step is None else pitch(item))
-            duration(item.dur)
+            duration(item.dur, item.tie)
         elif isinstance(item, Chord):
             out.append("[")
             out.extend(pitch(n) for n in item.notes)
             out.append("]")
-            duration(item.dur)
+            duration(item.dur, item.tie)
         elif item in ("<", ">"):
             token = FUSED_BROKEN.get((last_dur, item))
-            if token and (fused is None or token in fused):
+            if token and (fused is None or token in fused) and out[-1] != TIE:
                 if last_dur != 1:
                     out.pop()
                 out.append(token)

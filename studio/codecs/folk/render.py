@@ -36,7 +36,7 @@ def body_text(tokens: list[str]) -> str:
     lines, line = [], ""
     bars, in_chord, glue = 0, False, False
     for tok in tokens:
-        attach = glue or tok == "]" or tok[0].isdigit() or tok[0] == "/" or tok in ("<", ">")
+        attach = glue or tok in ("]", "-", "<", ">") or tok[0].isdigit() or tok[0] == "/"
         line += tok if attach or not line else " " + tok
         in_chord = (in_chord or tok == "[") and tok != "]"
         glue = in_chord or tok[0] == "(" or tok.endswith((">", "<"))
@@ -71,11 +71,21 @@ def items_to_piece(meter: tuple[int, int], mode: str, items: list, key: str | No
     played = expand_repeats(moved) if repeats else moved
     eighth = 30.0 / qpm
     pitch, start, end = [], [], []
+    held: dict[int, int] = {}  # pitch -> index of a note tied over into the next event
     for event, t, length in timeline(played, meter):
+        tied_here, held_next = held, {}
         for p in midi_of(event) or ():
-            pitch.append(p)
-            start.append(float(t) * eighth)
-            end.append(float(t + length) * eighth)
+            if p in tied_here:
+                k = tied_here[p]
+                end[k] = float(t + length) * eighth
+            else:
+                k = len(pitch)
+                pitch.append(p)
+                start.append(float(t) * eighth)
+                end.append(float(t + length) * eighth)
+            if event.tie:
+                held_next[p] = k
+        held = held_next
     notes = make_notes(pitch, start, end, velocity=VELOCITY)
     return Piece(
         notes=notes,

@@ -35,6 +35,12 @@ CHORD_OPEN, CHORD_CLOSE = "[", "]"
 
 FOLK_RNN_V2 = METERS + MODES + PITCHES + (REST,) + DURATIONS + BROKEN + TUPLETS + BARS + (CHORD_OPEN, CHORD_CLOSE)
 
+# The "wide" extension: meters and modes of the built-in collections that v2 has no token for, free meter,
+# and a tie (for ties across bar lines, which v2 cannot say). Appended after the specials.
+TIE = "-"
+WIDE = ("M:2/2", "M:3/8", "M:4/2", "M:6/4", "M:4/1", "M:3/1", "M:6/2", "M:4/8", "M:5/8", "M:5/4", "M:2/1",
+        "M:2/8", "M:7/8", "M:1/4", "K:Cphr", "K:Clyd", "K:Cloc", TIE)
+
 # Tokens a vocabulary may be extended with (appended after the specials, so old ids keep their meaning).
 MODE_NAMES = {"maj": "major", "min": "minor", "dor": "dorian", "mix": "mixolydian", "phr": "phrygian",
               "lyd": "lydian", "loc": "locrian"}
