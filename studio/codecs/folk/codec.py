@@ -18,7 +18,7 @@ from ...errors import InvalidArgument, UnreadableFile, UnsupportedContent
 from ...music import Piece
 from ...music.abc_io import read_abc_tunes, read_text
 from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks
-from .decode import build_tune
+from .decode import balance_repeats, build_tune
 from .lexer import Key, TuneSkip, lex_tune
 from .melody import check_structure, emit, merge_ties, shift_to, tidy_bars, timeline, transpose_into_range
 from .render import abc_text, items_to_piece
@@ -69,7 +69,7 @@ class FolkCodec(Codec):
                            mergeable=lambda v: not keep or duration_token(v) in self.known or v == 1)
         check_structure(items)
         items = transpose_into_range(items, shift_to(tune.key.letter, tune.key.alter, 0, 0))
-        items = tidy_bars(items)
+        items = balance_repeats(tidy_bars(items), lambda message: None)  # e.g. `|:` where a `:|` had none
         body = emit(items, Key(0, 0, tune.key.mode).alters, fused=self.known)
         for token in body:
             if token not in self.known:

@@ -152,7 +152,7 @@ class TuneBuilder:
             self.mode = "maj"
             self.warn("no key token: assumed K:Cmaj")
         items = self.repair_rhythm(self.items)
-        items = self.repair_repeats(tidy_bars(items))
+        items = balance_repeats(tidy_bars(items), self.warn)
         if not any(is_event(i) for i in items):
             self.warn("no notes: wrote one bar of rest")
             items = [Note(None, 0, F(8 * self.meter[0], self.meter[1]))]
@@ -162,73 +162,87 @@ class TuneBuilder:
         return self.meter, self.mode, items, self.warnings
 
     def repair_rhythm(self, items: list) -> list:
-        """Broken rhythm only between two notes; tuplets only where enough notes follow in the bar."""
-        out = []
-        n = len(items)
+        """Tuplets only where enough notes of plain lengths follow in the bar; broken rhythm only between
+        two notes outside tuplets."""
+        out, n = [], len(items)
+        in_tuplet = 0  # notes of an open tuplet still to come
         for i, item in enumerate(items):
-            if item in ("<", ">"):
-                if not (out and is_event(out[-1]) and i + 1 < n and is_event(items[i + 1])):
-                    self.warn(f"dropped broken rhythm {item} that is not between two notes")
-                    continue
-            elif isinstance(item, str) and item[0] == "(":
+            if isinstance(item, str) and item[0] == "(":
                 need, j = int(item[1:]), i + 1
-                while need and j < n and (is_event(items[j]) or items[j] in ("<", ">")):
-                    need -= is_event(items[j])
+                while need and j < n and is_event(items[j]) and _plain(items[j].dur):
+                    need -= 1
                     j += 1
-                if need:
-                    self.warn(f"dropped tuplet {item} that has too few notes before the bar line")
+                if need or in_tuplet:
+                    self.warn(f"dropped tuplet {item} that is not followed by {item[1:]} notes of plain lengths")
                     continue
+                in_tuplet = int(item[1:])
+            elif item in ("<", ">"):
+                if in_tuplet or not (out and is_event(out[-1]) and i + 1 < n and is_event(items[i + 1])):
+                    self.warn(f"dropped broken rhythm {item} that is not between two notes outside a tuplet")
+                    continue
+            elif is_event(item) and in_tuplet:
+                in_tuplet -= 1
             out.append(item)
         return out
 
-    def repair_repeats(self, items: list) -> list:
-        """Make |: ... :| and |1 ... :| |2 endings well nested, adding a |: where a repeat end has no start."""
-        out: list = []
-        open_at = None  # index in out of the open |:, or of the section start after a :|
-        section_start = 0
-        in_first = False
-        for item in items:
-            if item == "|:":
-                if open_at is not None:
-                    self.warn("a |: inside an open repeat became |")
-                    out.append("|")
-                    continue
-                open_at = len(out)
-                out.append(item)
-            elif item == ":|":
-                if open_at is None:
-                    self.warn("a repeat end :| had no start: added |:")
-                    out.insert(section_start, "|:")
-                out.append(item)
-                open_at, in_first = None, False
-                section_start = len(out)
-            elif item == "|1":
-                if in_first:
-                    self.warn("a second |1 became |")
-                    out.append("|")
-                    continue
-                if open_at is None:
-                    open_at = section_start
-                    out.insert(section_start, "|:")
-                    self.warn("a first ending |1 had no repeat start: added |:")
-                in_first = True
-                out.append(item)
-            elif item == "|2":
-                if not (out and out[-1] == ":|" and _has_first(out)):
-                    self.warn("a second ending |2 without a first ending became |")
-                    out.append("|")
-                    continue
-                out.append(item)
-            else:
-                out.append(item)
-        if open_at is not None:
+
+def balance_repeats(items: list, warn) -> list:
+    """Make |: ... :| and |1 ... :| |2 endings well nested, adding a |: where a repeat end has no start."""
+    out: list = []
+    open_at = None  # index in out of the open |:, or of the section start after a :|
+    section_start = 0
+    in_first = False
+    for item in items:
+        if item == "|:":
+            if open_at is not None:
+                warn("a |: inside an open repeat became |")
+                out.append("|")
+                continue
+            open_at = len(out)
+            out.append(item)
+        elif item == ":|":
+            if open_at is None:
+                warn("a repeat end :| had no start: added |:")
+                out.insert(section_start, "|:")
+            out.append(item)
+            open_at, in_first = None, False
+            section_start = len(out)
+        elif item == "|1":
             if in_first:
-                self.warn("a first ending |1 was never closed: added :|")
-                out.append(":|")
-            else:
-                self.warn("a repeat start |: was never closed: it became |")
-                out[open_at] = "|"
-        return tidy_bars(out)
+                warn("a second |1 became |")
+                out.append("|")
+                continue
+            if open_at is None:
+                open_at = section_start
+                out.insert(section_start, "|:")
+                warn("a first ending |1 had no repeat start: added |:")
+            in_first = True
+            out.append(item)
+        elif item == "|2":
+            if not (out and out[-1] == ":|" and _has_first(out)):
+                warn("a second ending |2 without a first ending became |")
+                out.append("|")
+                continue
+            out.append(item)
+        else:
+            out.append(item)
+    if open_at is not None:
+        if in_first:
+            warn("a first ending |1 was never closed: added :|")
+            out.append(":|")
+        else:
+            warn("a repeat start |: was never closed: it became |")
+            out[open_at] = "|"
+    return tidy_bars(out)
+
+
+def _plain(length: F) -> bool:
+    """A length music21 can put in a tuplet: a power of two of an eighth, possibly dotted."""
+    for base in (length, length / 3 * 2):
+        if base.numerator == 1 and base.denominator & (base.denominator - 1) == 0 or \
+                base.denominator == 1 and base.numerator & (base.numerator - 1) == 0:
+            return True
+    return False
 
 
 def _has_first(out: list) -> bool:
