@@ -179,6 +179,9 @@ class Trainer:
         if self._resume_from is not None:
             self._restore(*self._resume_from)
         elif self.is_main:
+            if (self.out_dir / CHECKPOINT).exists():
+                raise InvalidArgument(f"{self.out_dir} already holds a training run; continue it with --resume "
+                                      f"{self.out_dir} or choose another output folder")
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / METRICS).unlink(missing_ok=True)
         net = self.model
