@@ -178,10 +178,10 @@ class Trainer:
         self.last_loss, self.last_val = None, None
         if self._resume_from is not None:
             self._restore(*self._resume_from)
+        elif (self.out_dir / CHECKPOINT).exists():  # every rank checks, so all of them stop
+            raise InvalidArgument(f"{self.out_dir} already holds a training run; continue it with --resume "
+                                  f"{self.out_dir} or choose another output folder")
         elif self.is_main:
-            if (self.out_dir / CHECKPOINT).exists():
-                raise InvalidArgument(f"{self.out_dir} already holds a training run; continue it with --resume "
-                                      f"{self.out_dir} or choose another output folder")
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / METRICS).unlink(missing_ok=True)
         net = self.model
