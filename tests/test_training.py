@@ -3,6 +3,7 @@ and that each cell type learns."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -172,12 +173,13 @@ def session_tunes():
 def test_each_cell_learns_real_tunes(tmp_path, session_tunes, cell):
     codec, tunes = session_tunes
     corpus = write_corpus("session", codec, tunes, split={"method": "hash", "valid": 0.0, "test": 0.0})
-    config = tiny(cell=cell, layers=1, units=64, dropout=0.0, batch_size=4, steps=40, log_every=5, lr=1e-2,
+    config = tiny(cell=cell, layers=1, units=48, dropout=0.0, batch_size=4, steps=25, log_every=5, lr=2e-2,
                   warmup_steps=0, augment=False)
     result = Trainer(tmp_path / cell, config, corpus).run()
     rows = metric_rows(tmp_path / cell)
     assert result.status == "finished" and corpus.codec.name == "folk"
-    assert rows[-1]["loss"] < 0.8 * rows[0]["loss"], (rows[0]["loss"], rows[-1]["loss"])
+    uniform = math.log(codec.vocab_size)  # the loss of knowing nothing
+    assert rows[-1]["loss"] < min(rows[0]["loss"], 0.6 * uniform), [r["loss"] for r in rows]
     assert load_model(tmp_path / cell).card["training"]["batching"] == "tunes"  # folk: whole tunes
 
 
