@@ -49,7 +49,12 @@ class TrainingDiverged(StudioError):
 
 @dataclass
 class TrainEvent:
-    """What the trainer tells its caller. kind: start, step, eval, checkpoint, paused, resumed, done."""
+    """What the trainer tells its caller (from the training thread, rank 0 only).
+
+    kind: start (message), step (every optimizer step: loss, val_loss = the latest, tokens_per_s, lr,
+    eta_s), eval (a validation pass: val_loss), checkpoint (path), paused, resumed, diverged (then run()
+    raises TrainingDiverged), done (message = finished | stopped | early-stopped).
+    """
 
     kind: str
     step: int
