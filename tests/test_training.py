@@ -113,6 +113,8 @@ def test_sigkill_then_resume_from_last_checkpoint(tmp_path, corpus):
     assert proc.returncode == -9, proc.stderr
     assert weights(tmp_path / "killed")[1]["step"] == 5  # the last checkpoint before the kill
     assert max(r["step"] for r in metric_rows(tmp_path / "killed")) == 8  # logged past it, then killed
+    with open(tmp_path / "killed" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 9, "lo')  # as if killed in the middle of a line
     Trainer.resume(tmp_path / "killed", corpus).run()
     assert_same_run(tmp_path / "straight", tmp_path / "killed")
 

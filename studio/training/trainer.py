@@ -362,8 +362,7 @@ class Trainer:
         """Drop metric lines written after the checkpoint (a killed run logged steps that will be redone)."""
         path = self.out_dir / METRICS
         if path.exists():
-            keep = [line for line in path.read_text(encoding="utf-8").splitlines()
-                    if line.strip() and json.loads(line)["step"] <= self.step]
+            keep = [line for line in path.read_text(encoding="utf-8").splitlines() if _logged_step(line) <= self.step]
             write_text(path, "".join(line + "\n" for line in keep))
 
     def _save_model(self) -> None:
@@ -390,3 +389,10 @@ class Trainer:
         }
         save_model(self.model, self.out_dir, corpus.codec.config, card)
 
+
+def _logged_step(line: str) -> float:
+    """The step of a metrics line; a line cut short by a kill counts as after any checkpoint."""
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return math.inf
