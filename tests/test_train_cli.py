@@ -37,6 +37,7 @@ def corpus_name():
     return "runs"
 
 
+@pytest.mark.slow
 def test_train_resume_evaluate_and_list(tmp_path, corpus_name, studio_home, capsys):
     out = tmp_path / "model"
     proc = run_studio("train", "--corpus", corpus_name, "--out", out, "--steps", "6", *TINY)

@@ -103,6 +103,7 @@ KILLED_RUN = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_from_last_checkpoint(tmp_path, corpus):
     settings = dict(layers=2, units=24, embedding=8, dropout=0.2, batch_size=4, seq_len=24, steps=12,
                     warmup_steps=3, eval_every=4, log_every=2, checkpoint_every=5, device="cpu", seed=7)
