@@ -9,6 +9,7 @@ from .base import BOS, EOS, PAD, Codec, Encoded, FileReport, Skipped
 
 # name -> "module:Class"; modules are imported on first use so `import studio.codecs` stays light.
 CODECS = {
+    "folk": "studio.codecs.folk:FolkCodec",
     "performance": "studio.codecs.performance:PerformanceCodec",
 }
 

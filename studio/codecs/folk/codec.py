@@ -1,0 +1,225 @@
+"""FolkCodec: ABC folk tunes <-> folk-rnn v2 tokens (every tune on root C, lengths in eighth notes).
+
+Encoding reads ABC with our own lexer (music21 is ~13 tunes/s), normalises it (unit length, transposition
+to C with respelled accidentals, ornaments stripped, ties merged, bar lines rewritten) and refuses, with a
+reason, anything the tokens cannot say. Decoding accepts any id sequence and always gives a readable tune.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from fractions import Fraction as F
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ...errors import InvalidArgument, UnreadableFile, UnsupportedContent
+from ...music import Piece
+from ...music.abc_io import read_abc_tunes, read_text
+from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks
+from .decode import balance_repeats, build_tune
+from .lexer import Key, TuneSkip, lex_tune
+from .melody import check_structure, emit, merge_ties, shift_to, tidy_bars, timeline, transpose_into_range
+from .render import abc_text, items_to_piece
+from .vocab import BROKEN, DURATIONS, FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
+
+_MODE_WORD = {v: k for k, v in MODE_NAMES.items()}
+
+
+class FolkCodec(Codec):
+    name = "folk"
+    file_extensions = (".abc", ".csv", ".txt", ".tokens")
+
+    def __init__(self, config: dict):
+        super().__init__(config)
+        self.known = set(self.vocab) - set(SPECIAL_TOKENS)
+
+    @classmethod
+    def default(cls, meters=(), modes=(), wide: bool = False, **options) -> "FolkCodec":
+        """folk-rnn v2 tokens, then our specials; extra meters ("M:2/2") or modes ("K:Cphr") come after
+        the specials, so a vocabulary can grow without changing any id an old model knows. `wide` adds
+        the meters and modes of all built-in collections, free meter and a tie token (`vocab.WIDE`)."""
+        if options:
+            raise InvalidArgument(f"unknown folk codec options: {', '.join(sorted(options))}")
+        vocab = list(FOLK_RNN_V2) + list(SPECIAL_TOKENS)
+        vocab += [t for t in (*(WIDE if wide else ()), *meters, *modes) if t not in vocab]
+        return cls({"codec": "folk", "format": "folk-rnn v2", "vocab": vocab})
+
+    def extended(self, tokens) -> "FolkCodec":
+        """This codec with more tokens appended (existing ids unchanged)."""
+        cfg = dict(self.config)
+        cfg["vocab"] = self.vocab + [t for t in tokens if t not in self.index]
+        return type(self)(cfg)
+
+    # ------------------------------------------------------------------ encoding
+    def tune_tokens(self, text: str, meter: str | None = None, key: str | None = None) -> tuple[list[str], list, tuple]:
+        """Tokens for one ABC tune (header and body, or a bare body with `meter`/`key`); raises TuneSkip."""
+        tune = lex_tune(text, meter, key)
+        meter_token = f"M:{tune.meter[0]}/{tune.meter[1]}"
+        if tune.meter == (2, 2) and meter_token not in self.known:
+            meter_token = "M:4/4"  # alla breve: the same bar of eight eighths
+        if meter_token not in self.known:
+            raise TuneSkip(f"meter {meter_token[2:]} has no token")
+        mode_token = f"K:C{tune.key.mode}"
+        if mode_token not in self.known:
+            raise TuneSkip(f"mode {MODE_NAMES[tune.key.mode]} has no token")
+        keep = TIE in self.known
+        items = merge_ties(tune.items, keep_ties=keep,
+                           mergeable=lambda v: not keep or duration_token(v) in self.known or v == 1)
+        check_structure(items)
+        items = transpose_into_range(items, shift_to(tune.key.letter, tune.key.alter, 0, 0))
+        items = balance_repeats(tidy_bars(items), lambda message: None)  # e.g. `|:` where a `:|` had none
+        body = emit(items, Key(0, 0, tune.key.mode).alters, fused=self.known)
+        for token in body:
+            if token not in self.known:
+                raise TuneSkip(_no_token(token))
+        return [meter_token, mode_token, *body], items, tune.meter
+
+    def _encoded(self, label: str, text: str, meter=None, key=None) -> Encoded | Skipped:
+        try:
+            tokens, items, meter_ = self.tune_tokens(text, meter, key)
+        except TuneSkip as exc:
+            return Skipped(label, str(exc))
+        events = timeline(items, meter_)
+        notes = sum(1 for ev, _, _ in events if getattr(ev, "step", 0) is not None)
+        seconds = float(sum(length for _, _, length in events)) * 0.25
+        return Encoded(label, np.array([self.index[t] for t in tokens], dtype=np.int32), notes, seconds)
+
+    def encode_abc(self, text: str, meter: str | None = None, key: str | None = None) -> np.ndarray:
+        try:
+            tokens = self.tune_tokens(text, meter, key)[0]
+        except TuneSkip as exc:
+            raise UnsupportedContent(None, None, str(exc)) from None
+        return np.array([self.index[t] for t in tokens], dtype=np.int32)
+
+    def encode(self, piece: Piece) -> np.ndarray:
+        """From the tune's ABC text when it has one, else from its notes (a melody on the sixteenth grid)."""
+        text = piece.meta.get("abc") or piece_to_abc(piece)
+        try:
+            tokens = self.tune_tokens(text)[0]
+        except TuneSkip as exc:
+            raise UnsupportedContent(piece.source or None, None, str(exc)) from None
+        return np.array([self.index[t] for t in tokens], dtype=np.int32)
+
+    def iter_file(self, path: str | Path) -> Iterator[Encoded | Skipped]:
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            yield from self._iter_csv(path)
+        elif suffix in (".txt", ".tokens"):
+            yield from self._iter_token_file(path)
+        else:
+            for tune in read_abc_tunes(path):
+                label = f"{path}#X:{tune.number}" if tune.number else str(path)
+                yield self._encoded(label, tune.text)
+
+    def _iter_csv(self, path: Path) -> Iterator[Encoded | Skipped]:
+        """thesession.org dump: tune_id,setting_id,name,type,meter,mode,abc,... (abc is the body only)."""
+        rows = csv.DictReader(io.StringIO(read_text(path)))
+        missing = {"meter", "mode", "abc"} - set(rows.fieldnames or ())
+        if missing:
+            raise UnreadableFile(path, "line 1", f"not a thesession.org CSV: no column {', '.join(sorted(missing))}")
+        for n, row in enumerate(rows, start=1):
+            label = f"{path}:row {n}"
+            abc = row.get("abc") or ""
+            if not abc.strip():
+                yield Skipped(label, "empty abc field")
+                continue
+            yield self._encoded(label, abc, meter=row.get("meter") or "", key=row.get("mode") or "")
+
+    def _iter_token_file(self, path: Path) -> Iterator[Encoded | Skipped]:
+        """folk-rnn data: tunes separated by blank lines, tokens by spaces."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UnreadableFile(path, None, str(exc)) from None
+        for n, block in enumerate(_blocks(text), start=1):
+            label = f"{path}:tune {n}"
+            words = [w for w in block.split() if w not in (BOS, EOS, PAD)]
+            unknown = [w for w in words if w not in self.known]
+            if unknown:
+                yield Skipped(label, f"token {unknown[0]!r} is not in the vocabulary")
+                continue
+            meter, mode, items, warnings = build_tune(words)
+            if warnings:
+                yield Skipped(label, f"not a well-formed tune ({warnings[0]})")
+                continue
+            events = timeline(items, meter)
+            notes = sum(1 for ev, _, _ in events if getattr(ev, "step", 0) is not None)
+            yield Encoded(label, np.array([self.index[w] for w in words], dtype=np.int32), notes,
+                          float(sum(length for _, _, length in events)) * 0.25)
+
+    # ------------------------------------------------------------------ decoding
+    def decode_tune(self, ids) -> tuple[tuple[int, int], str, list, list[str]]:
+        return build_tune(self.tokens(ids))
+
+    def decode_abc(self, ids, key: str | None = None, title: str = "", number: int = 1) -> str:
+        """ABC text for any ids; `key` shows the C-rooted tune on another tonic ("A" turns K:Cdor into Ador)."""
+        meter, mode, items, _ = self.decode_tune(ids)
+        return abc_text(meter, mode, items, key=_safe_key(key), title=title, number=number)
+
+    def decode(self, ids, key: str | None = None, title: str = "") -> Piece:
+        meter, mode, items, warnings = self.decode_tune(ids)
+        key = _safe_key(key, warnings)
+        piece = items_to_piece(meter, mode, items, key=key)
+        piece.title = title
+        piece.meta["abc"] = abc_text(meter, mode, items, key=key, title=title)
+        piece.warnings.extend(warnings)
+        return piece
+
+    def format_tokens(self, ids) -> str:
+        """One tune as folk-rnn writes it: meter and key tokens on their own lines, then the body."""
+        tokens = [t for t in self.tokens(ids) if t not in (BOS, EOS, PAD)]
+        head = []
+        while tokens and tokens[0][:2] in ("M:", "K:") and len(head) < 2:
+            head.append(tokens.pop(0))
+        return "\n".join(head + [" ".join(tokens)]).strip()
+
+    def write_decoded(self, ids, path: str | Path, key: str | None = None, title: str = "") -> list[str]:
+        """Write .abc (the tune text) or anything Piece.write knows (.mid ...); returns the repairs made."""
+        from ...atomic import write_text
+
+        piece = self.decode(ids, key=key, title=title or Path(path).stem)
+        if Path(path).suffix.lower() == ".abc":
+            write_text(path, piece.meta["abc"])
+        else:
+            piece.write(path)
+        return list(piece.warnings)
+
+
+def _safe_key(key: str | None, warnings: list[str] | None = None) -> str | None:
+    if not key:
+        return None
+    try:
+        from .lexer import parse_key
+
+        parse_key(key)
+        return key
+    except TuneSkip as exc:
+        if warnings is not None:
+            warnings.append(f"kept the tune on C: {exc}")
+        return None
+
+
+def _no_token(token: str) -> str:
+    if token[0].isdigit() or token[0] == "/":
+        base = token.rstrip("<>")
+        return f"duration {base} (eighth notes) has no token" if base else f"broken rhythm {token} has no token"
+    if token[0] == "(":
+        return f"tuplet {token} has no token"
+    return f"pitch {token} has no token"
+
+
+def piece_to_abc(piece: Piece, grid: F = F(1, 2)) -> str:
+    """ABC for a piece's melody (highest note at each onset), on a grid of `grid` eighth notes.
+
+    Meter and key come from the piece (4/4 and C major when it has none); notes crossing bar lines are
+    tied, so the text is always valid ABC even where the folk tokens could not represent it.
+    """
+    from .melody_from_notes import melody_abc
+
+    return melody_abc(piece, grid)
+
+
+__all__ = ["FolkCodec", "piece_to_abc", "DURATIONS", "BROKEN"]

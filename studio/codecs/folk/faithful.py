@@ -1,0 +1,128 @@
+"""Faithfulness check: does a tune's token sequence give back the same melody, as music21 reads both?
+
+The original ABC and the ABC decoded from its tokens are both parsed by music21, ties stripped, grace
+notes dropped; the two melodies must have the same durations and the same pitches, the decoded ones all
+moved by one transposition that puts the original tonic on C. Two music21 misreadings of the original
+are worked around first (see `as_music21_should_read`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+import warnings
+from fractions import Fraction
+
+_FIELD_LINE = re.compile(r"^[A-Za-z+]:")
+# In a body line: inline fields are kept; x rests become z; quoted annotations, decorations, grace notes,
+# slurs, staccato dots and single-letter decorations are removed.
+_ORNAMENT = re.compile(r'(\[[A-Za-z]:[^\]\n]*\])|(x)|"[^"\n]*"|![^!\n]*!|\+[^+\n:]*\+|\{[^}\n]*\}|\((?!\d)|\)'
+                       r'|[H-Wh-wYy~.`]')
+
+
+def melody(abc: str) -> tuple[list[tuple[tuple[int, ...], Fraction]], int | None]:
+    """(pitches or () for a rest, quarter length) for the first part of a tune, and its tonic pitch class."""
+    import music21
+
+    text = abc if abc.lstrip().startswith("X:") else "X:1\n" + abc
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        score = music21.converter.parseData(text, format="abc")
+    part = score.parts[0] if hasattr(score, "parts") and len(score.parts) else score
+    flat = part.flatten()
+    out = []
+    tied = False
+    for el in flat.notesAndRests:
+        ql = Fraction(el.quarterLength).limit_denominator(10000)
+        if ql <= 0:
+            continue
+        pitches = () if el.isRest else tuple(sorted(p.midi for p in el.pitches))
+        if tied and out and out[-1][0] == pitches and pitches:
+            out[-1] = (pitches, out[-1][1] + ql)  # a tie merges notes of one pitch (music21's stripTies
+        else:  # would also merge O'Neill's slur-like ties between different pitches, `G3-A`)
+            out.append((pitches, ql))
+        tied = el.tie is not None and el.tie.type in ("start", "continue")
+    keys = list(flat.getElementsByClass(music21.key.KeySignature))
+    tonic = None
+    if keys:
+        k = keys[0] if isinstance(keys[0], music21.key.Key) else keys[0].asKey("major")
+        tonic = k.tonic.pitchClass
+    return out, tonic
+
+
+def as_music21_should_read(abc: str) -> str:
+    """The tune without what is not melody (annotations, decorations, grace notes, slurs), and with `x`
+    rests written `z`: music21 stumbles on these (drops x rests, lets `H` swallow a note, counts grace
+    notes into tuplets, ignores broken rhythm next to a slur or staccato dot, loses a note after `">"`)."""
+    lines = []
+    for line in abc.splitlines():
+        if not _FIELD_LINE.match(line.strip()):
+            line = _ORNAMENT.sub(lambda m: m.group(1) or ("z" if m.group(2) else ""), line.split("%", 1)[0])
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def compare(original: list, decoded: list, tonic: int | None) -> str | None:
+    """None when the melodies match, else what differs first."""
+    if len(original) != len(decoded):
+        return f"{len(original)} notes and rests in the original, {len(decoded)} decoded"
+    shift = None
+    for i, ((p0, d0), (p1, d1)) in enumerate(zip(original, decoded)):
+        if d0 != d1:
+            return f"event {i + 1}: length {d0} became {d1}"
+        if len(p0) != len(p1):
+            return f"event {i + 1}: {p0} became {p1}"
+        for a, b in zip(p0, p1):
+            shift = b - a if shift is None else shift
+            if b - a != shift:
+                return f"event {i + 1}: pitch {a} became {b} (transposition {shift} elsewhere)"
+    if shift is not None and tonic is not None and (tonic + shift) % 12 != 0:
+        return f"transposed by {shift}, which does not put the tonic on C"
+    return None
+
+
+def check_tune(codec, abc: str, ids) -> str | None:
+    """None when decoding `ids` gives the melody of `abc` (music21 on both sides), else the difference."""
+    try:
+        original, tonic = melody(as_music21_should_read(abc))
+        decoded, _ = melody(codec.decode_abc(ids))
+    except Exception as exc:  # music21 failing on either side is a failed check, with its message
+        return f"music21 could not read it ({type(exc).__name__}: {str(exc)[:120]})"
+    return compare(original, decoded, tonic)
+
+
+@dataclass
+class TuneResult:
+    label: str
+    encoded: bool
+    reason: str | None = None  # why it was skipped, or how the round trip failed
+    faithful: bool | None = None  # None when not encoded (or not checked)
+
+
+def _check_file(args) -> list[TuneResult]:
+    path, config, check = args
+    from .. import codec_from_config
+    from ...music.abc_io import read_abc_tunes
+
+    codec = codec_from_config(config)
+    results = []
+    for tune in read_abc_tunes(path):
+        label = f"{path}#X:{tune.number}"
+        item = codec._encoded(label, tune.text)
+        if not hasattr(item, "ids"):
+            results.append(TuneResult(label, False, item.reason))
+            continue
+        failure = check_tune(codec, tune.text, item.ids) if check else None
+        results.append(TuneResult(label, True, failure, None if not check else failure is None))
+    return results
+
+
+def check_files(codec, paths, check: bool = True, workers: int = 2) -> list[TuneResult]:
+    """Encode every tune of the ABC files and (with `check`) run the music21 round trip on each encoded one,
+    over a pool of `workers` processes (music21 is the slow part)."""
+    jobs = [(str(p), codec.config, check) for p in paths]
+    if workers <= 1:
+        return [r for job in jobs for r in _check_file(job)]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        return [r for rs in pool.map(_check_file, jobs, chunksize=1) for r in rs]

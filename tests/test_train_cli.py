@@ -1,0 +1,99 @@
+"""`studio train`, `studio evaluate`, `studio models` as a user runs them (real subprocesses)."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run_studio
+from studio.cli import main
+from studio.codecs import get_codec
+from studio.corpus.store import write_corpus
+
+TINY = ["--layers", "1", "--units", "16", "--embedding", "8", "--batch", "4", "--seq-len", "16",
+        "--eval-every", "3", "--device", "cpu", "--warmup", "0", "--lr", "0.02"]
+
+
+@pytest.fixture
+def corpus_name():
+    """A small corpus in the real performance vocabulary: rising runs of note-on/time-shift/note-off events."""
+    codec = get_codec("performance")
+    rng = np.random.default_rng(0)
+    arrays = []
+    for _ in range(30):
+        pitch, n = int(rng.integers(40, 80)), int(rng.integers(5, 15))
+        events = []
+        for k in range(n):
+            events += [codec.index[f"NOTE_ON_{pitch + k}"], codec.index["TIME_SHIFT_10"], codec.index[f"NOTE_OFF_{pitch + k}"]]
+        arrays.append(np.array(events, dtype=np.int32))
+    write_corpus("runs", codec, arrays, split={"method": "hash", "valid": 0.15, "test": 0.15})
+    return "runs"
+
+
+@pytest.mark.slow
+def test_train_resume_evaluate_and_list(tmp_path, corpus_name, studio_home, capsys):
+    out = tmp_path / "model"
+    proc = run_studio("train", "--corpus", corpus_name, "--out", out, "--steps", "6", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    assert "finished at step 6" in proc.stdout
+    assert {"weights.safetensors", "model.json", "checkpoint.safetensors", "metrics.jsonl"} <= {p.name for p in out.iterdir()}
+
+    assert main(["train", "--corpus", corpus_name, "--out", str(out), "--steps", "6", *TINY]) == 2
+    assert "already holds a training run; continue it with --resume" in capsys.readouterr().err
+
+    proc = run_studio("train", "--resume", out, "--steps", "9")
+    assert proc.returncode == 0, proc.stderr
+    assert "finished at step 9" in proc.stdout
+    assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 9
+
+    assert main(["evaluate", "--model", str(out), "--corpus", corpus_name, "--split", "test", "--json"]) == 0
+    score = json.loads(capsys.readouterr().out)
+    assert score["tokens"] > 0 and math.isclose(score["perplexity"], math.exp(score["nll_per_token"]))
+    assert score["nll_per_token"] < math.log(get_codec("performance").vocab_size)  # it learned something
+
+    shutil.copytree(out, studio_home / "models" / "mine", ignore=shutil.ignore_patterns("checkpoint*", "metrics*"))
+    (studio_home / "models" / "broken").mkdir()
+    (studio_home / "models" / "broken" / "model.json").write_text("{")
+    assert main(["models"]) == 0
+    listing = capsys.readouterr().out
+    assert "mine  (yours" in listing and "1x16 LSTM, embedding 8" in listing
+    assert "performance (391 tokens)" in listing and "9 steps" in listing
+    assert "broken  (yours" in listing and "unusable" in listing and "not valid JSON" in listing
+
+
+def test_ctrl_c_stops_with_a_checkpoint(tmp_path, corpus_name):
+    out = tmp_path / "model"
+    env_path = str(REPO)
+    proc = subprocess.Popen([sys.executable, "-m", "studio", "train", "--corpus", corpus_name, "--out", str(out),
+                             "--steps", "100000", *TINY], cwd=env_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (out / "metrics.jsonl").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "stopped at step" in stdout and "studio train --resume" in stdout
+    from studio.training.checkpoint import CHECKPOINT, read_checkpoint
+
+    step = read_checkpoint(out / CHECKPOINT)[1]["step"]
+    assert f"stopped at step {step}:" in stdout and step < 100000
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["train", "--corpus", "nothing-here", "--out", "{tmp}/m", "--steps", "2"], "no corpus called 'nothing-here'"),
+    (["train", "--resume", "{tmp}/never-trained"], "checkpoint.safetensors: no checkpoint here"),
+    (["train", "--corpus", "runs", "--out", "{tmp}/m", "--tie-weights"], "weight tying needs an embedding as wide"),
+    (["train", "--corpus", "runs"], "give --corpus NAME and --out DIR"),
+    (["evaluate", "--model", "{tmp}/none", "--corpus", "runs"], "no such model folder"),
+])
+def test_clear_errors(tmp_path, corpus_name, capsys, args, expected):
+    assert main([a.format(tmp=tmp_path) for a in args]) == 2
+    assert expected in capsys.readouterr().err
