@@ -82,11 +82,13 @@ class Candidate:
     ids: np.ndarray  # sampled tokens, without `</s>`
     ended: str  # "end" (</s> drawn), "length", "max_tokens" or "stopped"
     piece: Piece | None = None
+    suffix: list[int] = field(default_factory=list)  # original tokens after a regenerated span
 
     @property
     def tokens(self) -> np.ndarray:
-        """Prefix and sampled tokens: the whole piece as the codec sees it."""
-        return np.concatenate([np.asarray(self.prefix, dtype=np.int64), self.ids.astype(np.int64)])
+        """Prefix, sampled and suffix tokens: the whole piece as the codec sees it."""
+        return np.concatenate([np.asarray(self.prefix, dtype=np.int64), self.ids.astype(np.int64),
+                               np.asarray(self.suffix, dtype=np.int64)])
 
 
 @dataclass
