@@ -55,6 +55,10 @@ class Rules:
     def limit(self, settings) -> int | None:
         return None
 
+    def lengths(self) -> list[float]:
+        """How far each token moves a piece on, in `unit` (for watching a stream grow)."""
+        return [0.0] * self.codec.vocab_size
+
     def finish(self, ids: np.ndarray, limit: int | None) -> np.ndarray:
         """The generated ids made final (e.g. the last time shift cut back to the length asked for)."""
         return ids
@@ -109,6 +113,9 @@ class PerformanceRules(Rules):
 
     def advance(self, clock, tokens):
         clock["clock"] += self.shift_steps[tokens]
+
+    def lengths(self):
+        return (self.shift_steps.cpu().double() / self.codec.steps_per_second).tolist()
 
     def limit(self, settings):
         return None if settings.seconds is None else max(1, round(settings.seconds * self.codec.steps_per_second))
@@ -169,6 +176,9 @@ class FolkRules(Rules):
 
     def limit(self, settings):
         return settings.bars
+
+    def lengths(self):
+        return self.is_bar.cpu().double().tolist()
 
     def meter_token(self, meter: str) -> str:
         token = meter if meter.startswith("M:") else f"M:{meter.strip()}"

@@ -110,7 +110,7 @@ class Generation:
     """
 
     def __init__(self, model: SequenceModel, n: int = 1, settings: Settings | None = None, primer: Piece | None = None,
-                 plan: Plan | None = None, seeds: list[int] | None = None):
+                 plan: Plan | None = None, seeds: list[int] | None = None, endless: bool = False):
         self.model = model
         self.settings = settings = settings or Settings()
         settings.check()
@@ -123,10 +123,12 @@ class Generation:
         self.plan = plan or self.rules.plan(settings, primer)
         self.seeds = list(seeds) if seeds is not None else [settings.seed + i for i in range(n)]
         self.n = len(self.seeds)
-        self.limit = self.rules.limit(settings)
-        if self.codec.name == "performance" and self.limit is None and settings.max_tokens is None:
+        self.endless = endless  # no length limit and no end token: runs until stopped
+        self.limit = None if endless else self.rules.limit(settings)
+        if self.codec.name == "performance" and self.limit is None and settings.max_tokens is None and not endless:
             self.limit = self.rules.limit(Settings(seconds=DEFAULT_SECONDS))
-        self.max_tokens = settings.max_tokens or DEFAULT_MAX_TOKENS.get(self.codec.name, 1000)
+        self.max_tokens = (float("inf") if endless else
+                           settings.max_tokens or DEFAULT_MAX_TOKENS.get(self.codec.name, 1000))
         self.device = model.head.weight.device
         self.sampled: list[list[int]] = [[] for _ in range(self.n)]
         self.ended: list[str | None] = [None] * self.n
@@ -167,7 +169,7 @@ class Generation:
         clock = rules.clock_start(self.n, self.device)
         generators = [torch.Generator().manual_seed(int(seed)) for seed in self.seeds]
         uniforms = None
-        body = (rules.body if self.limit is not None else rules.body_with_end).to(self.device)
+        body = (rules.body if self.limit is not None or self.endless else rules.body_with_end).to(self.device)
         masks = [m.to(self.device) for m in self.plan.masks]
         eos = self.codec.eos_id
         active = list(range(self.n))
