@@ -35,10 +35,10 @@ def register(sub) -> None:
                            "seconds for performance models and bar numbers (from 1) for folk models.")
         p.add_argument("file", metavar="FILE")
         _model_options(p)
-        p.add_argument("--from", dest="start", type=float, required=True, metavar="A",
+        p.add_argument("--from", dest="point", type=float, required=True, metavar="A",
                        help="seconds (performance) or first bar (folk)")
         if name == "regenerate":
-            p.add_argument("--to", dest="end", type=float, required=True, metavar="B",
+            p.add_argument("--to", dest="until", type=float, required=True, metavar="B",
                            help="seconds (performance, exclusive) or last bar (folk, inclusive)")
         p.add_argument("-n", type=int, default=1, help="number of versions (default 1)")
         p.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder")
@@ -155,16 +155,16 @@ def cmd_edit(args) -> int:
     piece = _read_piece(args.file, args.tune)
     settings = _settings(args)
     bar, progress = _bar(settings.max_tokens or 0)
-    start = int(args.start) if codec.name == "folk" else args.start
+    start = int(args.point) if codec.name == "folk" else args.point
     try:
         if args.edit == "continue":
             candidates = continue_piece(piece, model, start, settings, args.n, args.context_seconds, progress)
         else:
-            end = int(args.end) if codec.name == "folk" else args.end
+            end = int(args.until) if codec.name == "folk" else args.until
             candidates = regenerate(piece, model, start, end, settings, args.n, args.context_seconds, progress)
     finally:
         bar.close()
-    span = {"file": str(Path(args.file).resolve()), "from": args.start, "to": getattr(args, "end", None),
+    span = {"file": str(Path(args.file).resolve()), "from": args.point, "to": getattr(args, "until", None),
             "unit": "bars" if codec.name == "folk" else "seconds", "tune": args.tune}
     record = write_candidates(args.out, candidates, settings, directory, codec, _command_line(),
                               {"n": args.n, args.edit: span}, kind=args.edit)
@@ -179,7 +179,7 @@ def _read_piece(path: str, tune: int | None):
     if kind_of(path) == "abc":
         pieces = Piece.read_all(path)
         if tune is not None:
-            chosen = [p for p in pieces if p.meta.get("tune_number") == tune]
+            chosen = [p for p in pieces if str(p.meta.get("tune_number")) == str(tune)]
             if not chosen:
                 raise InvalidArgument(f"{path} has no tune X:{tune}")
             return chosen[0]
