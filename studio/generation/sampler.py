@@ -20,7 +20,7 @@ from ..errors import InvalidArgument
 from ..music import Piece
 from ..nn import SequenceModel
 from .rules import Plan, rules_for
-from .stepper import FastStepper, few_threads
+from .stepper import FastStepper, cpu_tuned
 
 DEFAULT_SEED = 1
 DEFAULT_MAX_TOKENS = {"folk": 1000, "performance": 20000}
@@ -151,7 +151,7 @@ class Generation:
         if self._started:
             raise InvalidArgument("a Generation runs once; make a new one to sample again")
         self._started = True
-        with few_threads(self.n, self.device):
+        with cpu_tuned(self.n, self.device):
             yield from self._steps()
 
     def _steps(self) -> Iterator[Step]:
