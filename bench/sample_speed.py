@@ -59,9 +59,9 @@ def events_per_music_second(codec) -> tuple[float, str]:
     return events / seconds, f"{len(files)} Maestro files"
 
 
-def ours(model, n: int, tokens: int) -> tuple[float, float, float]:
+def ours(model, n: int, tokens: int, threads: int | None = None) -> tuple[float, float, float]:
     """(seconds sampling, seconds of music, seconds decoding) for n candidates of `tokens` tokens each."""
-    gen = Generation(model, n, Settings(seed=1), endless=True)  # no length limit, `</s>` masked out
+    gen = Generation(model, n, Settings(seed=1), endless=True, threads=threads)  # no length limit, `</s>` masked out
     start, cpu = time.perf_counter(), time.process_time()
     for step in gen.steps():
         if step.position >= tokens:
@@ -136,9 +136,9 @@ def main() -> None:
     model, what = model_for("folk", args.device)
     n_tok = args.tune_tokens
     print(f"\nfolk: {what}; tunes of {n_tok} tokens")
-    for batch in (1, 64):
-        elapsed, _, decoding = ours(model, batch, n_tok)
-        print(f"  ours, batch {batch:2d}:  {batch / elapsed:8.2f} tunes/s sampled ({batch * n_tok / elapsed:6.0f} tokens/s); "
+    for batch, threads in ((1, None), (64, None), (64, 1)):
+        elapsed, _, decoding = ours(model, batch, n_tok, threads)
+        print(f"  ours, batch {batch:2d}, {threads or (1 if batch <= 8 else torch.get_num_threads())} thread(s): {batch / elapsed:8.2f} tunes/s sampled ({batch * n_tok / elapsed:6.0f} tokens/s); "
               f"with decoding to ABC and notes {batch / (elapsed + decoding):.2f} tunes/s")
     t = nn_lstm_steps(model, n_tok, 64)
     print(f"  nn.LSTM step, batch 64: {64 / t:8.2f} tunes/s")

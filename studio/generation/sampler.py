@@ -110,7 +110,8 @@ class Generation:
     """
 
     def __init__(self, model: SequenceModel, n: int = 1, settings: Settings | None = None, primer: Piece | None = None,
-                 plan: Plan | None = None, seeds: list[int] | None = None, endless: bool = False):
+                 plan: Plan | None = None, seeds: list[int] | None = None, endless: bool = False,
+                 threads: int | None = None):
         self.model = model
         self.settings = settings = settings or Settings()
         settings.check()
@@ -132,6 +133,7 @@ class Generation:
         self.device = model.head.weight.device
         self.sampled: list[list[int]] = [[] for _ in range(self.n)]
         self.ended: list[str | None] = [None] * self.n
+        self.threads = threads  # CPU threads while sampling (None: one for up to 8 candidates, else torch's)
         self._stop = False
         self._started = False
 
@@ -151,7 +153,7 @@ class Generation:
         if self._started:
             raise InvalidArgument("a Generation runs once; make a new one to sample again")
         self._started = True
-        with cpu_tuned(self.n, self.device):
+        with cpu_tuned(self.n, self.device, self.threads):
             yield from self._steps()
 
     def _steps(self) -> Iterator[Step]:
@@ -170,6 +172,7 @@ class Generation:
         generators = [torch.Generator().manual_seed(int(seed)) for seed in self.seeds]
         uniforms = None
         body = (rules.body if self.limit is not None or self.endless else rules.body_with_end).to(self.device)
+        body_bias = stepper.head_b.masked_fill(~body, float("-inf"))  # the body mask, inside the output layer
         masks = [m.to(self.device) for m in self.plan.masks]
         eos = self.codec.eos_id
         active = list(range(self.n))
@@ -178,16 +181,16 @@ class Generation:
             if position % RANDOM_BLOCK == 0:
                 block = torch.stack([torch.rand(RANDOM_BLOCK, generator=generators[i]) for i in active])
                 uniforms = block.to(self.device)
-            logits = stepper.step(tokens, state)
-            allowed = masks[position] if position < len(masks) else body
-            tokens = sample(logits, allowed, uniforms[:, position % RANDOM_BLOCK], s.temperature, s.top_k, s.top_p)
+            planned = position < len(masks)
+            logits = stepper.step(tokens, state, None if planned else body_bias)
+            tokens = sample(logits, masks[position] if planned else None, uniforms[:, position % RANDOM_BLOCK],
+                            s.temperature, s.top_k, s.top_p)
             rules.advance(clock, tokens)
             done = tokens == eos
             if self.limit is not None:
                 done |= clock["clock"] >= self.limit
             position += 1
-            values = tokens.tolist()
-            flags = done.tolist()
+            values, flags = torch.stack([tokens, done.long()]).tolist()
             finished = []
             for i, value, flag in zip(active, values, flags):
                 if value != eos:
@@ -233,10 +236,11 @@ class Generation:
                           self.piece(i)) for i in range(self.n)]
 
 
-def sample(logits: torch.Tensor, allowed: torch.Tensor, u: torch.Tensor, temperature: float, top_k: int,
+def sample(logits: torch.Tensor, allowed: torch.Tensor | None, u: torch.Tensor, temperature: float, top_k: int,
            top_p: float) -> torch.Tensor:
     """One token per row: masked, tempered, top-k/top-p filtered, drawn by inverse CDF with uniforms `u`."""
-    logits = logits.masked_fill(~allowed, float("-inf"))
+    if allowed is not None:
+        logits = logits.masked_fill(~allowed, float("-inf"))
     if temperature == 0:
         return logits.argmax(1)
     if temperature != 1:

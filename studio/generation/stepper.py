@@ -65,8 +65,9 @@ class FastStepper:
         return [(layer[0][rows], layer[1][rows]) if isinstance(layer, tuple) else layer[rows] for layer in state]
 
     # ------------------------------------------------------------------ one step
-    def step(self, tokens: torch.Tensor, state: list) -> torch.Tensor:
-        """tokens [batch] int64; `state` is updated in place (new tensors per layer); returns logits."""
+    def step(self, tokens: torch.Tensor, state: list, head_bias: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens [batch] int64; `state` is updated in place (new tensors per layer); returns logits.
+        `head_bias` replaces the output bias (a bias holding -inf masks tokens out at no extra cost)."""
         x = None
         for layer in range(self.layers):
             if self.cell == "lstm":
@@ -98,24 +99,24 @@ class FastStepper:
                     pre = torch.addmm(self.bias[layer], torch.cat([x, h], 1), self.w_cat[layer])
                 x = torch.tanh(pre)
                 state[layer] = x
-        return torch.addmm(self.head_b, x, self.head_w)
+        return torch.addmm(self.head_b if head_bias is None else head_bias, x, self.head_w)
 
 
 @contextlib.contextmanager
-def cpu_tuned(batch: int, device: torch.device):
+def cpu_tuned(batch: int, device: torch.device, threads: int | None = None):
     """CPU sampling settings, restored afterwards: denormal floats flushed to zero (a decaying LSTM cell
     state otherwise drifts into denormals, which run ~100x slower), and one thread for small batches
-    (starting threads for a vector-matrix product costs more than the product)."""
+    (starting threads for a vector-matrix product costs more than the product); `threads` overrides."""
     if device.type != "cpu":
         yield
         return
-    threads = torch.get_num_threads()
+    previous = torch.get_num_threads()
     flushed = torch.set_flush_denormal(True)
-    if batch <= 8:
-        torch.set_num_threads(1)
+    if threads or batch <= 8:
+        torch.set_num_threads(threads or 1)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(previous)
         if flushed:
             torch.set_flush_denormal(False)
