@@ -103,7 +103,7 @@ def nn_lstm_steps(model, tokens: int, batch: int = 1) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--events", type=int, default=2000, help="events per timing of our sampler")
-    ap.add_argument("--naive-events", type=int, default=300, help="events for the naive loops (prefix cost grows)")
+    ap.add_argument("--naive-events", type=int, default=200, help="events for the naive loops (prefix cost grows)")
     ap.add_argument("--tune-tokens", type=int, default=200, help="tokens per folk tune (thesession tunes average ~170)")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
@@ -136,9 +136,9 @@ def main() -> None:
     model, what = model_for("folk", args.device)
     n_tok = args.tune_tokens
     print(f"\nfolk: {what}; tunes of {n_tok} tokens")
-    for batch, threads in ((1, None), (64, None), (64, 1)):
+    for batch, threads in ((1, None), (64, None), (64, torch.get_num_threads())):
         elapsed, _, decoding = ours(model, batch, n_tok, threads)
-        print(f"  ours, batch {batch:2d}, {threads or (1 if batch <= 8 else torch.get_num_threads())} thread(s): {batch / elapsed:8.2f} tunes/s sampled ({batch * n_tok / elapsed:6.0f} tokens/s); "
+        print(f"  ours, batch {batch:2d}, {threads or (1 if batch <= 8 else max(1, torch.get_num_threads() // 2))} thread(s): {batch / elapsed:8.2f} tunes/s sampled ({batch * n_tok / elapsed:6.0f} tokens/s); "
               f"with decoding to ABC and notes {batch / (elapsed + decoding):.2f} tunes/s")
     t = nn_lstm_steps(model, n_tok, 64)
     print(f"  nn.LSTM step, batch 64: {64 / t:8.2f} tunes/s")

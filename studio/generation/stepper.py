@@ -105,15 +105,16 @@ class FastStepper:
 @contextlib.contextmanager
 def cpu_tuned(batch: int, device: torch.device, threads: int | None = None):
     """CPU sampling settings, restored afterwards: denormal floats flushed to zero (a decaying LSTM cell
-    state otherwise drifts into denormals, which run ~100x slower), and one thread for small batches
-    (starting threads for a vector-matrix product costs more than the product); `threads` overrides."""
+    state otherwise drifts into denormals, which are slow to compute with); one thread for up to 8 streams (starting
+    threads for a vector-matrix product costs more than the product), else half the cores, leaving the
+    rest to the GUI and playback (busy-waiting threads on a loaded machine cost up to 7x; see
+    bench/sample_speed.py). `threads` overrides."""
     if device.type != "cpu":
         yield
         return
     previous = torch.get_num_threads()
     flushed = torch.set_flush_denormal(True)
-    if threads or batch <= 8:
-        torch.set_num_threads(threads or 1)
+    torch.set_num_threads(threads or (1 if batch <= 8 else max(1, previous // 2)))
     try:
         yield
     finally:
