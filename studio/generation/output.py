@@ -79,10 +79,8 @@ def read_record(out_dir: str | Path) -> dict:
         raise UnreadableFile(path, None, f"missing: not a folder written by `studio generate` (no {RECORD})")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnreadableFile(path, None, str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise UnreadableFile(path, f"line {exc.lineno}", f"not valid JSON ({exc.msg})") from None
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, or not JSON (the message says where)
+        raise UnreadableFile(path, None, f"not a readable JSON file ({exc})") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise UnsupportedContent(path, None, f"not a generation record (\"format\" should be {FORMAT!r})")
     return record
