@@ -17,7 +17,7 @@ def register(sub) -> None:
     p.add_argument("-n", type=int, default=8, help="number of candidates (default 8)")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR")
     _sampling_options(p)
-    p.add_argument("--bars", type=int, help="folk: length in bars")
+    p.add_argument("--bars", type=int, help="folk: bars to sample (after any --start notes)")
     p.add_argument("--meter", help="folk: meter token to start with, e.g. 6/8")
     p.add_argument("--mode", help="folk: mode, e.g. dor (dorian), maj, min, mix")
     p.add_argument("--start", metavar="ABC", help="folk: the tune's opening notes in ABC, e.g. \"|: G A B c\"")
