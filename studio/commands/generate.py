@@ -1,6 +1,7 @@
 """`studio generate`, `studio continue`, `studio regenerate` and `studio evaluate-samples`."""
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import sys
@@ -75,7 +76,7 @@ def _histogram(text: str) -> list[float]:
     except ValueError:
         values = []
     if len(values) != 12:
-        raise InvalidArgument(f"--pitch-histogram needs 12 comma-separated numbers, not {text!r}")
+        raise argparse.ArgumentTypeError(f"needs 12 comma-separated numbers, not {text!r}")
     return values
 
 

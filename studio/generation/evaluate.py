@@ -30,9 +30,13 @@ def evaluate_samples(out_dir: str | Path, corpus: str | None = None) -> dict:
     report = {"folder": str(out_dir), "model": record["model"]["name"], "codec": codec.name, "candidates": len(tokens)}
     if codec.name == "folk":
         report.update(folk_report(codec, tokens))
-        corpus = corpus or record["model"].get("corpus")
         if corpus:
             report.update(copy_report(codec, tokens, corpus))
+        elif record["model"].get("corpus"):  # the model's own corpus, when it is still there
+            try:
+                report.update(copy_report(codec, tokens, record["model"]["corpus"]))
+            except StudioError as exc:
+                report["copy_check"] = f"skipped: {exc.message()}"
     else:
         report.update(performance_report(codec, tokens))
     return report

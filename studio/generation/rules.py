@@ -234,7 +234,12 @@ class FolkRules(Rules):
         text = settings.start
         has_header = any(line.strip().startswith("K:") for line in text.splitlines())
         meter = None if has_header else (self.meter_token(settings.meter)[2:] if settings.meter else "4/4")
-        key = None if has_header else (settings.key or "C") + (self.mode_token(settings.mode)[3:] if settings.mode else "")
+        key = None
+        if not has_header:  # the notes are read in --key (its tonic) and --mode
+            from ..codecs.folk.lexer import parse_key
+
+            tonic = parse_key(settings.key).tonic if settings.key else "C"
+            key = tonic + (self.mode_token(settings.mode)[3:] if settings.mode else "")
         try:
             tokens = self.codec.tune_tokens(text, meter, key)[0]
         except TuneSkip as exc:
