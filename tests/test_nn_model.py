@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from studio.errors import InvalidArgument, StudioError
-from studio.nn import ModelConfig, SequenceModel, load_model, save_model
+from studio.nn import ModelConfig, SequenceModel, find_model, list_models, load_model, save_model
 from train_helpers import CountingCodec
 
 CODEC = CountingCodec.default(10)
@@ -96,3 +96,16 @@ def test_malformed_folder_names_what_is_wrong(tmp_path, damage, expected):
 def test_missing_folder(tmp_path):
     with pytest.raises(StudioError, match="no such model folder"):
         load_model(tmp_path / "nowhere")
+
+
+def test_installed_models_shipped_and_yours(tmp_path, monkeypatch, studio_home):
+    shipped_root = tmp_path / "shipped"
+    save_model(small_model(), shipped_root / "folk", CODEC.config, {"description": "ships with studio"})
+    monkeypatch.setattr("studio.paths.shipped", lambda kind: shipped_root)
+    save_model(small_model("gru"), studio_home / "models" / "mine", CODEC.config)
+    found = {m.name: m for m in list_models()}
+    assert found["folk"].shipped and found["folk"].card["description"] == "ships with studio"
+    assert not found["mine"].shipped and found["mine"].card["architecture"]["cell"] == "gru"
+    assert find_model("mine") == studio_home / "models" / "mine"
+    with pytest.raises(StudioError, match="no such model folder or installed model"):
+        find_model("elsewhere")

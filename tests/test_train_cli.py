@@ -37,12 +37,16 @@ def corpus_name():
     return "runs"
 
 
+@pytest.mark.slow
 def test_train_resume_evaluate_and_list(tmp_path, corpus_name, studio_home, capsys):
     out = tmp_path / "model"
     proc = run_studio("train", "--corpus", corpus_name, "--out", out, "--steps", "6", *TINY)
     assert proc.returncode == 0, proc.stderr
     assert "finished at step 6" in proc.stdout
     assert {"weights.safetensors", "model.json", "checkpoint.safetensors", "metrics.jsonl"} <= {p.name for p in out.iterdir()}
+
+    assert main(["train", "--corpus", corpus_name, "--out", str(out), "--steps", "6", *TINY]) == 2
+    assert "already holds a training run; continue it with --resume" in capsys.readouterr().err
 
     proc = run_studio("train", "--resume", out, "--steps", "9")
     assert proc.returncode == 0, proc.stderr

@@ -3,7 +3,7 @@ and that each cell type learns."""
 from __future__ import annotations
 
 import json
-import os
+import math
 import subprocess
 import sys
 import textwrap
@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import EXAMPLE_ABC
+from studio.codecs import get_codec
+from studio.corpus.store import write_corpus
 from studio.nn import load_model
 from studio.training import Trainer, TrainingDiverged, make_config
 from studio.training.checkpoint import CHECKPOINT, model_weights, read_checkpoint
@@ -100,6 +103,7 @@ KILLED_RUN = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_from_last_checkpoint(tmp_path, corpus):
     settings = dict(layers=2, units=24, embedding=8, dropout=0.2, batch_size=4, seq_len=24, steps=12,
                     warmup_steps=3, eval_every=4, log_every=2, checkpoint_every=5, device="cpu", seed=7)
@@ -110,6 +114,8 @@ def test_sigkill_then_resume_from_last_checkpoint(tmp_path, corpus):
     assert proc.returncode == -9, proc.stderr
     assert weights(tmp_path / "killed")[1]["step"] == 5  # the last checkpoint before the kill
     assert max(r["step"] for r in metric_rows(tmp_path / "killed")) == 8  # logged past it, then killed
+    with open(tmp_path / "killed" / "metrics.jsonl", "a") as f:
+        f.write('{"step": 9, "lo')  # as if killed in the middle of a line
     Trainer.resume(tmp_path / "killed", corpus).run()
     assert_same_run(tmp_path / "straight", tmp_path / "killed")
 
@@ -158,13 +164,25 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, corpus):
     assert Trainer.resume(tmp_path / "run", corpus).run().step == 12  # and training can go on from it
 
 
+@pytest.fixture(scope="module")
+def session_tunes():
+    """The four real tunes of the example ABC book, in folk-rnn tokens."""
+    codec = get_codec("folk")
+    return codec, codec.encode_file(EXAMPLE_ABC)
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_each_cell_learns(tmp_path, corpus, cell):
-    config = tiny(cell=cell, layers=1, units=48, dropout=0.0, batch_size=8, steps=60, eval_every=60,
-                  log_every=5, lr=1e-2, augment=False)
+def test_each_cell_learns_real_tunes(tmp_path, session_tunes, cell):
+    codec, tunes = session_tunes
+    corpus = write_corpus("session", codec, tunes, split={"method": "hash", "valid": 0.0, "test": 0.0})
+    config = tiny(cell=cell, layers=1, units=48, dropout=0.0, batch_size=4, steps=25, log_every=5, lr=2e-2,
+                  warmup_steps=0, augment=False)
     result = Trainer(tmp_path / cell, config, corpus).run()
-    first = metric_rows(tmp_path / cell)[0]["loss"]
-    assert result.val_loss < 0.7 * first, (first, result.val_loss)
+    rows = metric_rows(tmp_path / cell)
+    assert result.status == "finished" and corpus.codec.name == "folk"
+    uniform = math.log(codec.vocab_size)  # the loss of knowing nothing
+    assert rows[-1]["loss"] < min(rows[0]["loss"], 0.6 * uniform), [r["loss"] for r in rows]
+    assert load_model(tmp_path / cell).card["training"]["batching"] == "tunes"  # folk: whole tunes
 
 
 def test_early_stopping_when_validation_stops_improving(tmp_path, corpus):

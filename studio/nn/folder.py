@@ -36,12 +36,22 @@ def library_versions() -> dict:
             "python": platform.python_version()}
 
 
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def hardware(device: torch.device | str = "cpu") -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA)"
-    cpu = platform.processor() or platform.machine()
-    return f"{cpu}, {os.cpu_count()} CPU cores" + (" + Apple MPS" if device.type == "mps" else "")
+    return f"{cpu_name()}, {os.cpu_count()} CPU cores" + (" + Apple MPS" if device.type == "mps" else "")
 
 
 def weights_of(model: SequenceModel) -> dict[str, torch.Tensor]:

@@ -16,8 +16,6 @@ from ..errors import InvalidArgument
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
-State = "torch.Tensor | tuple[torch.Tensor, torch.Tensor]"
-
 
 @dataclass
 class ModelConfig:
@@ -95,7 +93,11 @@ class SequenceModel(nn.Module):
 
     @torch.no_grad()
     def step(self, tokens: torch.Tensor, state=None):
-        """One token per stream: tokens [batch] -> (logits [batch, vocab], new state). State None = start."""
+        """One token per stream: tokens [batch] -> (logits [batch, vocab], new state). State None = start.
+
+        The state is the cell's own: (h, c) for LSTM, h for GRU/RNN, each [layers, batch, units]; index
+        dimension 1 to keep or reorder streams.
+        """
         logits, state = self.forward(tokens.reshape(-1, 1), state)
         return logits[:, 0], state
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..corpus.loader import piece_batches
-from ..errors import UnsupportedContent
+from ..errors import InvalidArgument, UnsupportedContent
 
 
 @dataclass
@@ -61,4 +61,6 @@ def evaluate(model, corpus, split: str = "test", device="cpu", batch_size: int =
             pieces += len(batch.inputs)
     finally:
         model.train(was_training)
-    return Evaluation(split, pieces, tokens, total / tokens if tokens else float("nan"))
+    if not tokens:
+        raise InvalidArgument(f"corpus {getattr(corpus, 'name', '')!r} has no {split} pieces to evaluate on")
+    return Evaluation(split, pieces, tokens, total / tokens)

@@ -49,7 +49,12 @@ class TrainingDiverged(StudioError):
 
 @dataclass
 class TrainEvent:
-    """What the trainer tells its caller. kind: start, step, eval, checkpoint, paused, resumed, done."""
+    """What the trainer tells its caller (from the training thread, rank 0 only).
+
+    kind: start (message), step (every optimizer step: loss, val_loss = the latest, tokens_per_s, lr,
+    eta_s), eval (a validation pass: val_loss), checkpoint (path), paused, resumed, diverged (then run()
+    raises TrainingDiverged), done (message = finished | stopped | early-stopped).
+    """
 
     kind: str
     step: int
@@ -178,6 +183,9 @@ class Trainer:
         self.last_loss, self.last_val = None, None
         if self._resume_from is not None:
             self._restore(*self._resume_from)
+        elif (self.out_dir / CHECKPOINT).exists():  # every rank checks, so all of them stop
+            raise InvalidArgument(f"{self.out_dir} already holds a training run; continue it with --resume "
+                                  f"{self.out_dir} or choose another output folder")
         elif self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / METRICS).unlink(missing_ok=True)
@@ -354,8 +362,7 @@ class Trainer:
         """Drop metric lines written after the checkpoint (a killed run logged steps that will be redone)."""
         path = self.out_dir / METRICS
         if path.exists():
-            keep = [line for line in path.read_text(encoding="utf-8").splitlines()
-                    if line.strip() and json.loads(line)["step"] <= self.step]
+            keep = [line for line in path.read_text(encoding="utf-8").splitlines() if _logged_step(line) <= self.step]
             write_text(path, "".join(line + "\n" for line in keep))
 
     def _save_model(self) -> None:
@@ -382,3 +389,10 @@ class Trainer:
         }
         save_model(self.model, self.out_dir, corpus.codec.config, card)
 
+
+def _logged_step(line: str) -> float:
+    """The step of a metrics line; a line cut short by a kill counts as after any checkpoint."""
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return math.inf
