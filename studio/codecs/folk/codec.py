@@ -20,7 +20,7 @@ from ...music.abc_io import read_abc_tunes, read_text
 from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks
 from .decode import balance_repeats, build_tune
 from .lexer import Key, TuneSkip, lex_tune
-from .melody import check_structure, emit, merge_ties, shift_to, tidy_bars, timeline, transpose_into_range
+from .melody import plain_length, check_structure, emit, merge_ties, shift_to, tidy_bars, timeline, transpose_into_range
 from .render import abc_text, items_to_piece
 from .vocab import BROKEN, DURATIONS, FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
 
@@ -66,7 +66,7 @@ class FolkCodec(Codec):
             raise TuneSkip(f"mode {MODE_NAMES[tune.key.mode]} has no token")
         keep = TIE in self.known
         items = merge_ties(tune.items, keep_ties=keep,
-                           mergeable=lambda v: not keep or duration_token(v) in self.known or v == 1)
+                           mergeable=lambda v: not keep or (duration_token(v) in self.known or v == 1) and plain_length(v))
         check_structure(items)
         items = transpose_into_range(items, shift_to(tune.key.letter, tune.key.alter, 0, 0))
         items = balance_repeats(tidy_bars(items), lambda message: None)  # e.g. `|:` where a `:|` had none

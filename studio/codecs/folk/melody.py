@@ -26,6 +26,15 @@ def midi_of(item) -> tuple[int, ...] | None:
     return None if item.step is None else (step_midi(item.step, item.alter),)
 
 
+def plain_length(length: F) -> bool:
+    """A power of two of an eighth, possibly dotted: music21 can put it in a tuplet or an overfull bar."""
+    for base in (length, length / 3 * 2):
+        if base.numerator == 1 and base.denominator & (base.denominator - 1) == 0 or \
+                base.denominator == 1 and base.numerator & (base.numerator - 1) == 0:
+            return True
+    return False
+
+
 def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: True) -> list:
     """Merge tied notes of the same pitch (a tie between different pitches is dropped, as a slur); with
     `keep_ties` (a vocabulary with a tie token) a tie across a bar line, or one whose merged length is
