@@ -8,6 +8,7 @@ are worked around first (see `as_music21_should_read`).
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 import warnings
 from fractions import Fraction
@@ -19,12 +20,24 @@ _ORNAMENT = re.compile(r'(\[[A-Za-z]:[^\]\n]*\])|(x)|"[^"\n]*"|![^!\n]*!|\+[^+\n
                        r'|[H-Wh-wYy~.`]')
 
 
+@contextmanager
+def _without_beams(music21):
+    """Parse without music21's beaming: two thirds of its ABC time, and notation only (no pitch or length)."""
+    stream_class = music21.stream.Stream
+    saved = stream_class.makeBeams
+    stream_class.makeBeams = lambda self, *args, inPlace=False, **kwargs: None if inPlace else self
+    try:
+        yield
+    finally:
+        stream_class.makeBeams = saved
+
+
 def melody(abc: str) -> tuple[list[tuple[tuple[int, ...], Fraction]], int | None]:
     """(pitches or () for a rest, quarter length) for the first part of a tune, and its tonic pitch class."""
     import music21
 
     text = abc if abc.lstrip().startswith("X:") else "X:1\n" + abc
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _without_beams(music21):
         warnings.simplefilter("ignore")
         score = music21.converter.parseData(text, format="abc")
     part = score.parts[0] if hasattr(score, "parts") and len(score.parts) else score
