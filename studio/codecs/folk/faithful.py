@@ -63,13 +63,20 @@ def melody(abc: str) -> tuple[list[tuple[tuple[int, ...], Fraction]], int | None
 
 
 def as_music21_should_read(abc: str) -> str:
-    """The tune without what is not melody (annotations, decorations, grace notes, slurs), and with `x`
-    rests written `z`: music21 stumbles on these (drops x rests, lets `H` swallow a note, counts grace
-    notes into tuplets, ignores broken rhythm next to a slur or staccato dot, loses a note after `">"`)."""
+    """The tune without what is not melody (annotations, decorations, grace notes, slurs, stray header
+    text), and with `x` rests written `z`: music21 stumbles on these (drops x rests, lets `H` swallow a
+    note, counts grace notes into tuplets, ignores broken rhythm next to a slur or staccato dot, loses a
+    note after `">"` and before `::`, reads header text as notes)."""
     lines = []
+    header = True
     for line in abc.splitlines():
-        if not _FIELD_LINE.match(line.strip()):
+        if header:
+            header = not line.strip().startswith("K:")
+            if not _FIELD_LINE.match(line.strip()) and not line.strip().startswith("%"):
+                continue  # stray text in the header, which music21 would read as notes
+        elif not _FIELD_LINE.match(line.strip()):
             line = _ORNAMENT.sub(lambda m: m.group(1) or ("z" if m.group(2) else ""), line.split("%", 1)[0])
+            line = line.replace("::", " ::")  # music21 swallows the note right before a `::`
         lines.append(line)
     return "\n".join(lines) + "\n"
 

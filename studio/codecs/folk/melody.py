@@ -108,6 +108,8 @@ def check_structure(items: list) -> None:
                 j += 1
             if need:
                 raise TuneSkip(f"tuplet {item} has too few notes")
+            if j < n and items[j] in ("<", ">"):
+                raise TuneSkip(f"broken rhythm right after tuplet {item} (readers disagree on it)")
         elif item in ("<", ">"):
             if not (i and is_event(items[i - 1]) and i + 1 < n and is_event(items[i + 1])):
                 raise TuneSkip(f"broken rhythm {item} is not between two notes")
