@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction as F
 
-from .lexer import Chord, Key, Note, default_tuplet_q
+from .lexer import Chord, Note
 from .melody import is_event, plain_length, tidy_bars
 from .vocab import BARS, TIE, LETTERS, MARK_ALTER, MODE_FIFTHS, duration_value, key_alters
 
@@ -280,10 +280,3 @@ def build_tune(tokens: list[str]) -> tuple[tuple[int, int], str, list, list[str]
             break
         builder.add(token)
     return builder.finish()
-
-
-def key_for(mode: str) -> Key:
-    return Key(0, 0, mode)
-
-
-__all__ = ["build_tune", "parse_pitch", "apply_accidentals", "key_for", "default_tuplet_q"]

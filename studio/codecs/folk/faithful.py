@@ -8,9 +8,9 @@ are worked around first (see `as_music21_should_read`).
 from __future__ import annotations
 
 import re
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-import warnings
 from fractions import Fraction
 
 _FIELD_LINE = re.compile(r"^[A-Za-z+]:")
@@ -127,7 +127,7 @@ def _check_file(args) -> list[TuneResult]:
     results = []
     for tune in read_abc_tunes(path):
         label = f"{path}#X:{tune.number}"
-        item = codec._encoded(label, tune.text)
+        item = codec.encode_tune(label, tune.text)
         if not hasattr(item, "ids"):
             results.append(TuneResult(label, False, item.reason))
             continue
