@@ -61,6 +61,8 @@ def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: Tru
             continue
         if pending is not None:
             held = out[pending]
+            if isinstance(held, Chord):
+                raise TuneSkip("tie between chords")
             same = midi_of(held) == midi_of(item) and midi_of(item) is not None
             if same and keep_ties and (crossed or not mergeable(held.dur + item.dur)):
                 pending, crossed = None, False  # the tie stays, written as a token
