@@ -345,3 +345,23 @@ def test_cli_continue_and_regenerate(perf_dir, folk_dir, tmp_path, performance_p
     record = json.loads((tmp_path / "co" / "generation.json").read_text())
     abc = (tmp_path / "co" / record["candidates"][0]["files"][0]).read_text()
     assert "T:Drowsy Maggie" in abc and "K:Edor" in abc
+
+
+def test_a_model_from_the_real_trainer_samples_and_its_corpus_is_checked_for_copies(tmp_path):
+    from studio.corpus.store import write_corpus
+    from studio.generation.evaluate import evaluate_samples
+    from studio.training import Trainer, make_config
+
+    codec = get_codec("folk")
+    tunes = [codec.encode_abc(t.text) for t in read_abc_tunes(EXAMPLE_ABC)]
+    corpus = write_corpus("session-tunes", codec, tunes * 3, split={"method": "hash", "valid": 0.0, "test": 0.0})
+    config = make_config("small", layers=1, units=16, embedding=8, batch_size=4, steps=3, warmup_steps=1,
+                         eval_every=3, log_every=1, checkpoint_every=3, device="cpu", seed=1)
+    Trainer(tmp_path / "model", config, corpus).run()
+    model = load_model(tmp_path / "model")
+    settings = Settings(seed=2, meter="6/8", bars=4)
+    candidates = generate(model, 2, settings)
+    write_candidates(tmp_path / "out", candidates, settings, tmp_path / "model", codec, "test")
+    report = evaluate_samples(tmp_path / "out")
+    assert report["corpus"] == "session-tunes" and len(report["longest_shared_tokens"]) == 2
+    assert all(n >= 1 for n in report["longest_shared_tokens"])
