@@ -100,11 +100,17 @@ def _load(args):
     return directory, load_model(directory, device)
 
 
-def _bar(total: int):
+def _progress_bar():
+    """A tqdm bar driven by `progress(done, total, unit)` callbacks."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="tok", dynamic_ncols=True, file=sys.stderr, leave=False)
-    return bar, lambda step, _total: bar.update(step - bar.n)
+    bar = tqdm(total=0, dynamic_ncols=True, file=sys.stderr, leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} {unit}")
+
+    def progress(done, total, unit):
+        bar.total, bar.unit = total, unit
+        bar.update(min(done, total) - bar.n)
+
+    return bar, progress
 
 
 def _command_line() -> str:
@@ -134,7 +140,7 @@ def cmd_generate(args) -> int:
 
         primer = Piece.read(args.primer)
     gen = Generation(model, args.n, settings, primer=primer)
-    bar, progress = _bar(gen.max_tokens)
+    bar, progress = _progress_bar()
     try:
         candidates = gen.run(progress)
     finally:
@@ -155,7 +161,7 @@ def cmd_edit(args) -> int:
     codec = codec_from_config(model.codec_config)
     piece = _read_piece(args.file, args.tune)
     settings = _settings(args)
-    bar, progress = _bar(settings.max_tokens or 0)
+    bar, progress = _progress_bar()
     start = int(args.point) if codec.name == "folk" else args.point
     try:
         if args.edit == "continue":

@@ -30,6 +30,7 @@ class Rules:
     """Base: every codec token may be sampled; `</s>` ends a piece unless a length is asked for."""
 
     unit = ""
+    scale = 1  # clock ticks per unit
 
     def __init__(self, codec: Codec):
         self.codec = codec
@@ -113,6 +114,10 @@ class PerformanceRules(Rules):
 
     def advance(self, clock, tokens):
         clock["clock"] += self.shift_steps[tokens]
+
+    @property
+    def scale(self):
+        return self.codec.steps_per_second
 
     def lengths(self):
         return (self.shift_steps.cpu().double() / self.codec.steps_per_second).tolist()

@@ -136,6 +136,7 @@ class Generation:
         self.threads = threads  # CPU threads while sampling (None: one for up to 8 candidates, else torch's)
         self._stop = False
         self._started = False
+        self._clock_min = 0
 
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
@@ -190,6 +191,8 @@ class Generation:
             if self.limit is not None:
                 done |= clock["clock"] >= self.limit
             position += 1
+            if position % 32 == 0:
+                self._clock_min = int(clock["clock"].min())
             values, flags = torch.stack([tokens, done.long()]).tolist()
             finished = []
             for i, value, flag in zip(active, values, flags):
@@ -211,15 +214,30 @@ class Generation:
                 clock = {k: v[index] for k, v in clock.items()}
 
     # ------------------------------------------------------------------ results
-    def run(self, progress: Callable[[int, int], None] | None = None, should_stop: Callable[[], bool] | None = None
-            ) -> list[Candidate]:
-        """Sample to the end; `progress(step, max_steps)` is called every 64 steps; `should_stop()` polled."""
+    def run(self, progress: Callable[[float, float, str], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> list[Candidate]:
+        """Sample to the end. Every 32 steps `progress(done, total, unit)` reports how far the slowest
+        running candidate has got (seconds or bars when a length is set, else tokens) and `should_stop()`
+        is polled (True: every candidate ends now, keeping what it has)."""
+        total, unit = self.total()
+        if progress:
+            progress(0, total, unit)
         for step in self.steps():
-            if progress and step.position % 64 == 0:
-                progress(step.position, self.max_tokens)
-            if should_stop and should_stop():
-                self.stop()
+            if step.position % 32 == 0:
+                if progress:
+                    progress(self._clock_min / self.rules.scale if self.limit is not None else step.position,
+                             total, unit)
+                if should_stop and should_stop():
+                    self.stop()
+        if progress:
+            progress(total, total, unit)
         return self.candidates()
+
+    def total(self) -> tuple[float, str]:
+        """The length this generation runs to: (seconds or bars, unit) with a limit, else (max tokens, "tokens")."""
+        if self.limit is not None:
+            return self.limit / self.rules.scale, self.rules.unit
+        return self.max_tokens, "tokens"
 
     def tokens(self, i: int) -> np.ndarray:
         """Candidate i's sampled tokens so far (finished: made final, e.g. the last shift cut to length)."""
