@@ -100,17 +100,24 @@ def _load(args):
     return directory, load_model(directory, device)
 
 
-def _progress_bar():
-    """A tqdm bar driven by `progress(done, total, unit)` callbacks."""
-    from tqdm import tqdm
+class ProgressBar:
+    """A tqdm bar driven by `progress(done, total, unit)` callbacks (made on the first one, when the total
+    and unit are known)."""
 
-    bar = tqdm(total=0, dynamic_ncols=True, file=sys.stderr, leave=False, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} {unit}")
+    def __init__(self):
+        self.bar = None
 
-    def progress(done, total, unit):
-        bar.total, bar.unit = total, unit
-        bar.update(min(done, total) - bar.n)
+    def __call__(self, done, total, unit):
+        from tqdm import tqdm
 
-    return bar, progress
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit=unit, dynamic_ncols=True, file=sys.stderr, leave=False,
+                            bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} {unit} [{elapsed}<{remaining}]")
+        self.bar.update(min(done, total) - self.bar.n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _command_line() -> str:
@@ -140,11 +147,11 @@ def cmd_generate(args) -> int:
 
         primer = Piece.read(args.primer)
     gen = Generation(model, args.n, settings, primer=primer)
-    bar, progress = _progress_bar()
+    progress = ProgressBar()
     try:
         candidates = gen.run(progress)
     finally:
-        bar.close()
+        progress.close()
     extra = {"n": args.n, "primer": str(Path(args.primer).resolve()) if args.primer else None}
     record = write_candidates(args.out, candidates, settings, directory, codec_from_config(model.codec_config),
                               _command_line(), extra)
@@ -161,7 +168,7 @@ def cmd_edit(args) -> int:
     codec = codec_from_config(model.codec_config)
     piece = _read_piece(args.file, args.tune)
     settings = _settings(args)
-    bar, progress = _progress_bar()
+    progress = ProgressBar()
     start = int(args.point) if codec.name == "folk" else args.point
     try:
         if args.edit == "continue":
@@ -170,7 +177,7 @@ def cmd_edit(args) -> int:
             end = int(args.until) if codec.name == "folk" else args.until
             candidates = regenerate(piece, model, start, end, settings, args.n, args.context_seconds, progress)
     finally:
-        bar.close()
+        progress.close()
     span = {"file": str(Path(args.file).resolve()), "from": args.point, "to": getattr(args, "until", None),
             "unit": "bars" if codec.name == "folk" else "seconds", "tune": args.tune}
     record = write_candidates(args.out, candidates, settings, directory, codec, _command_line(),
