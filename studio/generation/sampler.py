@@ -105,8 +105,10 @@ class Generation:
     """A batch of candidates being sampled; iterate `steps()` to watch it grow, or call `run()`.
 
     `model` is a loaded SequenceModel (with `.codec_config`, as `load_model` gives); `n` candidates with
-    seeds `settings.seed + i`; `primer` is a Piece for performance models; `plan` overrides the prefix
-    (continue/regenerate use it). `stop()` may be called from any thread.
+    seeds `settings.seed + i` (or exactly `seeds`); `primer` is a Piece for performance models; `plan`
+    overrides the prefix (continue/regenerate use it); `endless` runs with no length limit and no `</s>`
+    until stopped; `threads` fixes the CPU threads used while sampling. `stop()` may be called from any
+    thread.
     """
 
     def __init__(self, model: SequenceModel, n: int = 1, settings: Settings | None = None, primer: Piece | None = None,
@@ -150,7 +152,8 @@ class Generation:
     # ------------------------------------------------------------------ streaming
     @torch.inference_mode()
     def steps(self) -> Iterator[Step]:
-        """Sample, yielding after every step; can only be consumed once."""
+        """Sample, yielding after every step; can only be consumed once. While it is suspended between
+        steps the CPU thread settings of `cpu_tuned` stay in force for this process."""
         if self._started:
             raise InvalidArgument("a Generation runs once; make a new one to sample again")
         self._started = True
@@ -161,7 +164,6 @@ class Generation:
         model, rules, s = self.model, self.rules, self.settings
         stepper = FastStepper(model)
         prefix = torch.tensor(self.plan.prefix, dtype=torch.long, device=self.device)
-        state = None
         if len(prefix) > 1:  # all but the last prefix token in one pass of the model's own kernel
             _, state = model(prefix[None, :-1])
             state = stepper.from_model_state(state)
