@@ -262,3 +262,21 @@ def test_oneills_1850_encodes_and_round_trips():
     assert len(results) > 1900
     assert len(encoded) / len(results) >= 0.95
     assert [r.label + ": " + r.reason for r in encoded if not r.faithful] == []
+
+
+def test_tune_book_labels_and_counts(codec):
+    from conftest import EXAMPLE_ABC
+
+    report = codec.encode_file_report(EXAMPLE_ABC)
+    assert [e.label for e in report.encoded] == [f"{EXAMPLE_ABC}#X:{n}" for n in (1, 2, 3, 4)]
+    assert report.skipped == []
+    kesh = report.encoded[0]
+    assert (kesh.notes, kesh.seconds) == (92, 24.0)  # 16 bars of 6/8 played once at 120 quarters a minute
+    assert codec.format_tokens(kesh.ids).startswith("M:6/8\nK:Cmaj\n|: c d c c d e | d e d d e g |")
+
+
+def test_unknown_option_is_a_clear_error():
+    from studio.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="unknown folk codec options: meter"):
+        get_codec("folk", meter="M:2/2")

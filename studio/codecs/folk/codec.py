@@ -20,12 +20,10 @@ from ...music.abc_io import read_abc_tunes, read_text
 from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks
 from .decode import balance_repeats, build_tune
 from .lexer import Key, TuneSkip, lex_tune
-from .melody import check_structure, emit, merge_ties, shift_to, tidy_bars, timeline, transpose_into_range
+from .melody import (check_structure, emit, merge_ties, plain_length, shift_to, tidy_bars, timeline,
+                     transpose_into_range)
 from .render import abc_text, items_to_piece
-from .vocab import BROKEN, DURATIONS, FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
-
-_MODE_WORD = {v: k for k, v in MODE_NAMES.items()}
-
+from .vocab import FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
 
 class FolkCodec(Codec):
     name = "folk"
@@ -66,7 +64,7 @@ class FolkCodec(Codec):
             raise TuneSkip(f"mode {MODE_NAMES[tune.key.mode]} has no token")
         keep = TIE in self.known
         items = merge_ties(tune.items, keep_ties=keep,
-                           mergeable=lambda v: not keep or duration_token(v) in self.known or v == 1)
+                           mergeable=lambda v: not keep or (duration_token(v) in self.known or v == 1) and plain_length(v))
         check_structure(items)
         items = transpose_into_range(items, shift_to(tune.key.letter, tune.key.alter, 0, 0))
         items = balance_repeats(tidy_bars(items), lambda message: None)  # e.g. `|:` where a `:|` had none
@@ -76,7 +74,8 @@ class FolkCodec(Codec):
                 raise TuneSkip(_no_token(token))
         return [meter_token, mode_token, *body], items, tune.meter
 
-    def _encoded(self, label: str, text: str, meter=None, key=None) -> Encoded | Skipped:
+    def encode_tune(self, label: str, text: str, meter=None, key=None) -> Encoded | Skipped:
+        """One tune of a file as an Encoded, or a Skipped saying why it cannot be represented."""
         try:
             tokens, items, meter_ = self.tune_tokens(text, meter, key)
         except TuneSkip as exc:
@@ -112,7 +111,7 @@ class FolkCodec(Codec):
         else:
             for tune in read_abc_tunes(path):
                 label = f"{path}#X:{tune.number}" if tune.number else str(path)
-                yield self._encoded(label, tune.text)
+                yield self.encode_tune(label, tune.text)
 
     def _iter_csv(self, path: Path) -> Iterator[Encoded | Skipped]:
         """thesession.org dump: tune_id,setting_id,name,type,meter,mode,abc,... (abc is the body only)."""
@@ -126,7 +125,7 @@ class FolkCodec(Codec):
             if not abc.strip():
                 yield Skipped(label, "empty abc field")
                 continue
-            yield self._encoded(label, abc, meter=row.get("meter") or "", key=row.get("mode") or "")
+            yield self.encode_tune(label, abc, meter=row.get("meter") or "", key=row.get("mode") or "")
 
     def _iter_token_file(self, path: Path) -> Iterator[Encoded | Skipped]:
         """folk-rnn data: tunes separated by blank lines, tokens by spaces."""
@@ -222,4 +221,4 @@ def piece_to_abc(piece: Piece, grid: F = F(1, 2)) -> str:
     return melody_abc(piece, grid)
 
 
-__all__ = ["FolkCodec", "piece_to_abc", "DURATIONS", "BROKEN"]
+__all__ = ["FolkCodec", "piece_to_abc"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction as F
 
-from .lexer import Chord, Key, Note, default_tuplet_q
-from .melody import is_event, tidy_bars
+from .lexer import Chord, Note
+from .melody import is_event, plain_length, tidy_bars
 from .vocab import BARS, TIE, LETTERS, MARK_ALTER, MODE_FIFTHS, duration_value, key_alters
 
 _PITCH = re.compile(r"^(\^\^|__|\^|_|=)?([A-Ga-g])([,']*)$")
@@ -166,10 +166,11 @@ class TuneBuilder:
         two notes outside tuplets."""
         out, n = [], len(items)
         in_tuplet = 0  # notes of an open tuplet still to come
+        last_in_tuplet = False
         for i, item in enumerate(items):
             if isinstance(item, str) and item[0] == "(":
                 need, j = int(item[1:]), i + 1
-                while need and j < n and is_event(items[j]) and _plain(items[j].dur):
+                while need and j < n and is_event(items[j]) and plain_length(items[j].dur):
                     need -= 1
                     j += 1
                 if need or in_tuplet:
@@ -177,11 +178,13 @@ class TuneBuilder:
                     continue
                 in_tuplet = int(item[1:])
             elif item in ("<", ">"):
-                if in_tuplet or not (out and is_event(out[-1]) and i + 1 < n and is_event(items[i + 1])):
+                if in_tuplet or last_in_tuplet or not (out and is_event(out[-1]) and i + 1 < n
+                                                       and is_event(items[i + 1])):
                     self.warn(f"dropped broken rhythm {item} that is not between two notes outside a tuplet")
                     continue
-            elif is_event(item) and in_tuplet:
-                in_tuplet -= 1
+            elif is_event(item):
+                last_in_tuplet = in_tuplet > 0
+                in_tuplet = max(0, in_tuplet - 1)
             out.append(item)
         return out
 
@@ -236,15 +239,6 @@ def balance_repeats(items: list, warn) -> list:
     return tidy_bars(out)
 
 
-def _plain(length: F) -> bool:
-    """A length music21 can put in a tuplet: a power of two of an eighth, possibly dotted."""
-    for base in (length, length / 3 * 2):
-        if base.numerator == 1 and base.denominator & (base.denominator - 1) == 0 or \
-                base.denominator == 1 and base.numerator & (base.numerator - 1) == 0:
-            return True
-    return False
-
-
 def _has_first(out: list) -> bool:
     """Whether the section just closed by the last :| holds a |1."""
     for item in reversed(out[:-1]):
@@ -286,10 +280,3 @@ def build_tune(tokens: list[str]) -> tuple[tuple[int, int], str, list, list[str]
             break
         builder.add(token)
     return builder.finish()
-
-
-def key_for(mode: str) -> Key:
-    return Key(0, 0, mode)
-
-
-__all__ = ["build_tune", "parse_pitch", "apply_accidentals", "key_for", "default_tuplet_q"]

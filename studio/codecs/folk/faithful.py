@@ -8,8 +8,9 @@ are worked around first (see `as_music21_should_read`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
 from fractions import Fraction
 
 _FIELD_LINE = re.compile(r"^[A-Za-z+]:")
@@ -19,12 +20,24 @@ _ORNAMENT = re.compile(r'(\[[A-Za-z]:[^\]\n]*\])|(x)|"[^"\n]*"|![^!\n]*!|\+[^+\n
                        r'|[H-Wh-wYy~.`]')
 
 
+@contextmanager
+def _without_beams(music21):
+    """Parse without music21's beaming: two thirds of its ABC time, and notation only (no pitch or length)."""
+    stream_class = music21.stream.Stream
+    saved = stream_class.makeBeams
+    stream_class.makeBeams = lambda self, *args, inPlace=False, **kwargs: None if inPlace else self
+    try:
+        yield
+    finally:
+        stream_class.makeBeams = saved
+
+
 def melody(abc: str) -> tuple[list[tuple[tuple[int, ...], Fraction]], int | None]:
     """(pitches or () for a rest, quarter length) for the first part of a tune, and its tonic pitch class."""
     import music21
 
     text = abc if abc.lstrip().startswith("X:") else "X:1\n" + abc
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _without_beams(music21):
         warnings.simplefilter("ignore")
         score = music21.converter.parseData(text, format="abc")
     part = score.parts[0] if hasattr(score, "parts") and len(score.parts) else score
@@ -50,13 +63,20 @@ def melody(abc: str) -> tuple[list[tuple[tuple[int, ...], Fraction]], int | None
 
 
 def as_music21_should_read(abc: str) -> str:
-    """The tune without what is not melody (annotations, decorations, grace notes, slurs), and with `x`
-    rests written `z`: music21 stumbles on these (drops x rests, lets `H` swallow a note, counts grace
-    notes into tuplets, ignores broken rhythm next to a slur or staccato dot, loses a note after `">"`)."""
+    """The tune without what is not melody (annotations, decorations, grace notes, slurs, stray header
+    text), and with `x` rests written `z`: music21 stumbles on these (drops x rests, lets `H` swallow a
+    note, counts grace notes into tuplets, ignores broken rhythm next to a slur or staccato dot, loses a
+    note after `">"` and before `::`, reads header text as notes)."""
     lines = []
+    header = True
     for line in abc.splitlines():
-        if not _FIELD_LINE.match(line.strip()):
+        if header:
+            header = not line.strip().startswith("K:")
+            if not _FIELD_LINE.match(line.strip()) and not line.strip().startswith("%"):
+                continue  # stray text in the header, which music21 would read as notes
+        elif not _FIELD_LINE.match(line.strip()):
             line = _ORNAMENT.sub(lambda m: m.group(1) or ("z" if m.group(2) else ""), line.split("%", 1)[0])
+            line = line.replace("::", " ::")  # music21 swallows the note right before a `::`
         lines.append(line)
     return "\n".join(lines) + "\n"
 
@@ -107,7 +127,7 @@ def _check_file(args) -> list[TuneResult]:
     results = []
     for tune in read_abc_tunes(path):
         label = f"{path}#X:{tune.number}"
-        item = codec._encoded(label, tune.text)
+        item = codec.encode_tune(label, tune.text)
         if not hasattr(item, "ids"):
             results.append(TuneResult(label, False, item.reason))
             continue

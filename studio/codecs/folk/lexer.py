@@ -240,7 +240,10 @@ class _Body:
             if parse_meter(value) != self.tune.meter:
                 raise TuneSkip("mid-tune meter change")
         elif name == "L":
-            self.unit8 = parse_unit(value) * 8
+            unit8 = parse_unit(value) * 8
+            if inline and unit8 != self.unit8:
+                raise TuneSkip("unit length change inside a line (readers disagree on it)")
+            self.unit8 = unit8
 
     def read(self, lines: list[str]) -> None:
         music = []

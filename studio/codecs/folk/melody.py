@@ -26,6 +26,15 @@ def midi_of(item) -> tuple[int, ...] | None:
     return None if item.step is None else (step_midi(item.step, item.alter),)
 
 
+def plain_length(length: F) -> bool:
+    """A power of two of an eighth, possibly dotted: music21 can put it in a tuplet or an overfull bar."""
+    for base in (length, length / 3 * 2):
+        if base.numerator == 1 and base.denominator & (base.denominator - 1) == 0 or \
+                base.denominator == 1 and base.numerator & (base.numerator - 1) == 0:
+            return True
+    return False
+
+
 def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: True) -> list:
     """Merge tied notes of the same pitch (a tie between different pitches is dropped, as a slur); with
     `keep_ties` (a vocabulary with a tie token) a tie across a bar line, or one whose merged length is
@@ -52,6 +61,8 @@ def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: Tru
             continue
         if pending is not None:
             held = out[pending]
+            if isinstance(held, Chord):
+                raise TuneSkip("tie between chords")
             same = midi_of(held) == midi_of(item) and midi_of(item) is not None
             if same and keep_ties and (crossed or not mergeable(held.dur + item.dur)):
                 pending, crossed = None, False  # the tie stays, written as a token
@@ -99,6 +110,8 @@ def check_structure(items: list) -> None:
                 j += 1
             if need:
                 raise TuneSkip(f"tuplet {item} has too few notes")
+            if j < n and items[j] in ("<", ">"):
+                raise TuneSkip(f"broken rhythm right after tuplet {item} (readers disagree on it)")
         elif item in ("<", ">"):
             if not (i and is_event(items[i - 1]) and i + 1 < n and is_event(items[i + 1])):
                 raise TuneSkip(f"broken rhythm {item} is not between two notes")

@@ -11,7 +11,7 @@ from ...music import Piece
 from .lexer import Key, Note, TuneSkip, parse_key
 from .melody import emit
 from .render import body_text
-from .vocab import LETTERS, NATURAL_PC
+from .vocab import NATURAL_PC
 
 _MODE_SUFFIX = {"major": "", "minor": "m", "dorian": "dor", "mixolydian": "mix", "phrygian": "phr",
                 "lydian": "lyd", "locrian": "loc", "ionian": "", "aeolian": "m"}
@@ -109,4 +109,4 @@ def melody_abc(piece: Piece, grid: F = F(1, 2)) -> str:
     return "\n".join(header) + "\n" + body_text(emit(items, key.alters)) + "\n"
 
 
-__all__ = ["melody_abc", "LETTERS"]
+__all__ = ["melody_abc"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...music.piece import DEFAULT_QPM, TIME_SIGNATURE_DTYPE, KeySignature, Piece, make_notes
-from .lexer import Chord, Key, Note, TuneSkip, parse_key
+from .lexer import Key, TuneSkip, parse_key
 from .melody import emit, expand_repeats, midi_of, shift_to, timeline, transpose
 from .vocab import BARS, MODE_NAMES
 
@@ -96,4 +96,4 @@ def items_to_piece(meter: tuple[int, int], mode: str, items: list, key: str | No
     )
 
 
-__all__ = ["abc_text", "items_to_piece", "body_text", "target_key", "in_key", "Chord", "Note"]
+__all__ = ["abc_text", "items_to_piece", "body_text", "target_key", "in_key"]

@@ -17,13 +17,16 @@ MARK_ALTER = {"^": 1, "_": -1, "=": 0, "^^": 2, "__": -2}
 METERS = ("M:2/4", "M:3/4", "M:4/4", "M:6/8", "M:9/8", "M:12/8", "M:3/2")
 MODES = ("K:Cmaj", "K:Cmin", "K:Cdor", "K:Cmix")
 
-# Pitch tokens, octaves C, (MIDI 48) .. b' (MIDI 95): the 28 naturals, and the accidental x octave
-# combinations that occur once the built-in collections are transposed to C (most frequent first).
+# Pitch tokens, octaves C, (MIDI 48) .. b' (MIDI 95): the 28 naturals, and accidental x octave combinations
+# in folk-rnn's class sizes (16 sharps, 17 flats, 23 naturals). folk-rnn's exact subset was not available;
+# ours is the combinations that occur once music21's folk collections are transposed to C, most frequent
+# first (all 23 natural signs and 13 flats that occur; the 16 commonest sharps; the 4 flats the others
+# imply: _G _g _d' _b').
 NATURALS = tuple(f"{l}," for l in LETTERS) + tuple(LETTERS) + tuple(LETTERS.lower()) + tuple(f"{l}'" for l in LETTERS.lower())
-SHARPS = ("^F", "^c", "^f", "^C", "^G", "^g", "^d", "^D", "^A", "^a", "^F,", "^G,", "^c'", "^C,", "^d'", "^A,")
-FLATS = ("_B", "_e", "_b", "_E", "_A", "_a", "_d", "_B,", "_D", "_G", "_g", "_e'", "_E,", "_A,", "_d'", "_b'", "_c")
-NATURAL_SIGNS = ("=B", "=b", "=E", "=e", "=A", "=a", "=F", "=f", "=c", "=C", "=B,", "=d", "=D", "=G", "=g",
-                 "=E,", "=A,", "=e'", "=f'", "=c'", "=F,", "=d'", "=a'")
+SHARPS = ("^f", "^F", "^c", "^g", "^G", "^F,", "^C", "^d", "^G,", "^c'", "^D", "^a", "^d'", "^A", "^C,", "^A,")
+FLATS = ("_B", "_e", "_E", "_b", "_A", "_a", "_B,", "_D", "_A,", "_d", "_E,", "_c", "_e'", "_G", "_g", "_d'", "_b'")
+NATURAL_SIGNS = ("=B", "=e", "=E", "=b", "=f", "=A", "=a", "=F", "=B,", "=c", "=g", "=G", "=d", "=F,", "=C", "=D",
+                 "=A,", "=c'", "=G,", "=E,", "=d'", "=C,", "=e'")
 PITCHES = NATURALS + SHARPS + FLATS + NATURAL_SIGNS
 
 REST = "z"

@@ -1,0 +1,123 @@
+"""One recurrent step for a whole batch, with the model's weights rearranged for single-token stepping.
+
+`nn.LSTM` called on one token at a time pays for a full sequence kernel each call and, with one-hot input,
+multiplies a mostly-zero vector by the whole input matrix. Here the first layer's input projection (of the
+one-hot vector or the embedding) and both biases are precomputed into one table indexed by token, deeper
+layers multiply `[x, h]` by one concatenated matrix, and the gate arithmetic runs in place. The numbers are
+the model's own weights; only the order of floating-point additions differs from `nn.LSTM`.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from ..nn import SequenceModel
+
+
+class FastStepper:
+    """`step(tokens, state) -> logits` with `state` a list of per-layer tensors ((h, c) pairs for LSTM)."""
+
+    def __init__(self, model: SequenceModel):
+        c = model.config
+        self.cell, self.layers, self.units = c.cell, c.layers, c.units
+        rnn = model.rnn
+        with torch.no_grad():
+            w = lambda name, layer: getattr(rnn, f"{name}_l{layer}").detach()  # noqa: E731
+            inputs = model.embed.weight.detach() if model.embed is not None else None
+            w_ih0 = w("weight_ih", 0)
+            first = w_ih0.t() if inputs is None else inputs @ w_ih0.t()  # [vocab, gates]
+            if self.cell == "gru":  # the hidden bias sits inside the reset gate for GRU: keep it apart
+                self.table = (first + w("bias_ih", 0)).contiguous()
+                self.b_hh = [w("bias_hh", layer) for layer in range(c.layers)]
+                self.w_ih = [None] + [w("weight_ih", layer).t().contiguous() for layer in range(1, c.layers)]
+                self.b_ih = [None] + [w("bias_ih", layer) for layer in range(1, c.layers)]
+            else:
+                self.table = (first + w("bias_ih", 0) + w("bias_hh", 0)).contiguous()
+                self.w_cat = [None] + [torch.cat([w("weight_ih", layer), w("weight_hh", layer)], 1).t().contiguous()
+                                       for layer in range(1, c.layers)]
+                self.bias = [None] + [w("bias_ih", layer) + w("bias_hh", layer) for layer in range(1, c.layers)]
+            self.w_hh = [w("weight_hh", layer).t().contiguous() for layer in range(c.layers)]
+            self.head_w = model.head.weight.detach().t().contiguous()
+            self.head_b = model.head.bias.detach()
+        self.device = self.head_w.device
+
+    # ------------------------------------------------------------------ state in the model's layout
+    def initial_state(self, batch: int) -> list:
+        zeros = lambda: torch.zeros(batch, self.units, device=self.device)  # noqa: E731
+        return [(zeros(), zeros()) if self.cell == "lstm" else zeros() for _ in range(self.layers)]
+
+    def from_model_state(self, state) -> list:
+        """nn.LSTM's ([layers, batch, units], ...) -> a list of per-layer tensors."""
+        if self.cell == "lstm":
+            h, c = state
+            return [(h[i].contiguous(), c[i].contiguous()) for i in range(self.layers)]
+        return [state[i].contiguous() for i in range(self.layers)]
+
+    def to_model_state(self, state: list):
+        if self.cell == "lstm":
+            return torch.stack([h for h, _ in state]), torch.stack([c for _, c in state])
+        return torch.stack(state)
+
+    @staticmethod
+    def select(state: list, rows: torch.Tensor) -> list:
+        """The state of some batch rows only (finished candidates dropped, or one row repeated)."""
+        return [(layer[0][rows], layer[1][rows]) if isinstance(layer, tuple) else layer[rows] for layer in state]
+
+    # ------------------------------------------------------------------ one step
+    def step(self, tokens: torch.Tensor, state: list, head_bias: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens [batch] int64; `state` is updated in place (new tensors per layer); returns logits.
+        `head_bias` replaces the output bias (a bias holding -inf masks tokens out at no extra cost)."""
+        x = None
+        for layer in range(self.layers):
+            if self.cell == "lstm":
+                h, c = state[layer]
+                if layer == 0:
+                    gates = torch.addmm(self.table[tokens], h, self.w_hh[0])
+                else:
+                    gates = torch.addmm(self.bias[layer], torch.cat([x, h], 1), self.w_cat[layer])
+                i, f, g, o = gates.chunk(4, 1)
+                c = torch.sigmoid(f).mul_(c).add_(torch.sigmoid(i).mul_(torch.tanh(g)))
+                x = torch.sigmoid(o).mul_(torch.tanh(c))
+                state[layer] = (x, c)
+            elif self.cell == "gru":
+                h = state[layer]
+                gi = self.table[tokens] if layer == 0 else torch.addmm(self.b_ih[layer], x, self.w_ih[layer])
+                gh = torch.addmm(self.b_hh[layer], h, self.w_hh[layer])
+                ir, iz, in_ = gi.chunk(3, 1)
+                hr, hz, hn = gh.chunk(3, 1)
+                r = torch.sigmoid(ir.add(hr))
+                z = torch.sigmoid(iz.add(hz))
+                n = torch.tanh(in_.add(r.mul_(hn)))
+                x = n.add(z.mul(h.sub(n)))  # (1 - z) * n + z * h
+                state[layer] = x
+            else:
+                h = state[layer]
+                if layer == 0:
+                    pre = torch.addmm(self.table[tokens], h, self.w_hh[0])
+                else:
+                    pre = torch.addmm(self.bias[layer], torch.cat([x, h], 1), self.w_cat[layer])
+                x = torch.tanh(pre)
+                state[layer] = x
+        return torch.addmm(self.head_b if head_bias is None else head_bias, x, self.head_w)
+
+
+@contextlib.contextmanager
+def cpu_tuned(batch: int, device: torch.device, threads: int | None = None):
+    """CPU sampling settings, restored afterwards: denormal floats flushed to zero (a decaying LSTM cell
+    state otherwise drifts into denormals, which are slow to compute with); one thread for up to 8 streams (starting
+    threads for a vector-matrix product costs more than the product), else half the cores, leaving the
+    rest to the GUI and playback (busy-waiting threads on a loaded machine cost up to 7x; see
+    bench/sample_speed.py). `threads` overrides."""
+    if device.type != "cpu":
+        yield
+        return
+    previous = torch.get_num_threads()
+    flushed = torch.set_flush_denormal(True)
+    torch.set_num_threads(threads or (1 if batch <= 8 else max(1, previous // 2)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+        if flushed:
+            torch.set_flush_denormal(False)
