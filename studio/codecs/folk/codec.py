@@ -20,7 +20,7 @@ from ...music.abc_io import read_abc_tunes, read_text
 from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks
 from .decode import balance_repeats, build_tune
 from .lexer import Key, TuneSkip, lex_tune
-from .melody import (check_structure, emit, merge_ties, plain_length, shift_to, tidy_bars, timeline,
+from .melody import (check_overlong_merges, check_structure, emit, merge_ties, plain_length, shift_to, tidy_bars, timeline,
                      transpose_into_range)
 from .render import abc_text, items_to_piece
 from .vocab import FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
@@ -70,6 +70,8 @@ class FolkCodec(Codec):
 
         items = merge_ties(tune.items, keep_ties=keep, mergeable=mergeable)
         check_structure(items)
+        if not keep:
+            check_overlong_merges(items, tune.meter)
         items = transpose_into_range(items, shift_to(tune.key.letter, tune.key.alter, 0, 0))
         items = balance_repeats(tidy_bars(items), lambda message: None)  # e.g. `|:` where a `:|` had none
         body = emit(items, Key(0, 0, tune.key.mode).alters, fused=self.known)

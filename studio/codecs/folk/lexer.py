@@ -28,6 +28,7 @@ class Note:
     dur: F = F(1)
     tie: bool = False
     mark: str | None = None  # accidental as written in a token stream (the decoder works out `alter`)
+    merged: bool = False  # made by merging tied notes
 
 
 @dataclass(slots=True)

@@ -72,6 +72,7 @@ def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: Tru
                     raise TuneSkip("tied note in a broken rhythm")
                 held.dur += item.dur
                 held.tie = item.tie
+                held.merged = True
                 merged.add(pending)
                 pending = pending if item.tie else None
                 continue
@@ -87,6 +88,23 @@ def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: Tru
     if pending is not None:
         out[pending].tie = False
     return out
+
+
+def check_overlong_merges(items: list, meter: tuple[int, int]) -> None:
+    """Tied notes merged into an odd length (5, 7, 5/2 eighths...) in a bar longer than the meter: music21
+    drops such a note, so the tune is left out rather than read two ways."""
+    bar, length, odd = F(8 * meter[0], meter[1]), F(0), False
+    events = iter(timeline(items, meter))
+    for item in items + ["|"]:
+        if isinstance(item, str):
+            if item in BARS:
+                if odd and length > bar:
+                    raise TuneSkip("tied notes merged into an odd length in a bar longer than the meter")
+                length, odd = F(0), False
+            continue
+        _, _, span = next(events)
+        length += span
+        odd = odd or (getattr(item, "merged", False) and not plain_length(item.dur))
 
 
 def check_structure(items: list) -> None:
