@@ -33,7 +33,8 @@ def main() -> None:
     from music21 import corpus
 
     codec = get_codec("folk", wide=True) if args.wide else get_codec("folk")
-    paths = {c: [p for p in corpus.getPaths(fileExtensions=["abc"]) if p.parent.name == c] for c in args.collections}
+    every = corpus.getPaths(fileExtensions=["abc"])
+    paths = {c: [p for p in every if p.parent.name == c] for c in args.collections}
     print(f"vocabulary: {codec.vocab_size} tokens ({'wide' if args.wide else 'folk-rnn v2'})")
 
     t0 = time.perf_counter()

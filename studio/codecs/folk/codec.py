@@ -20,10 +20,11 @@ from ...music.abc_io import read_abc_tunes, read_text
 from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks
 from .decode import balance_repeats, build_tune
 from .lexer import Key, TuneSkip, lex_tune
-from .melody import (check_structure, emit, merge_ties, plain_length, shift_to, tidy_bars, timeline,
+from .melody import (check_overlong_merges, check_structure, emit, merge_ties, plain_length, shift_to, tidy_bars, timeline,
                      transpose_into_range)
 from .render import abc_text, items_to_piece
 from .vocab import FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
+
 
 class FolkCodec(Codec):
     name = "folk"
@@ -37,7 +38,7 @@ class FolkCodec(Codec):
     def default(cls, meters=(), modes=(), wide: bool = False, **options) -> "FolkCodec":
         """folk-rnn v2 tokens, then our specials; extra meters ("M:2/2") or modes ("K:Cphr") come after
         the specials, so a vocabulary can grow without changing any id an old model knows. `wide` adds
-        the meters and modes of all built-in collections, free meter and a tie token (`vocab.WIDE`)."""
+        the meters and modes of the built-in collections and a tie token (`vocab.WIDE`)."""
         if options:
             raise InvalidArgument(f"unknown folk codec options: {', '.join(sorted(options))}")
         vocab = list(FOLK_RNN_V2) + list(SPECIAL_TOKENS)
@@ -51,7 +52,7 @@ class FolkCodec(Codec):
         return type(self)(cfg)
 
     # ------------------------------------------------------------------ encoding
-    def tune_tokens(self, text: str, meter: str | None = None, key: str | None = None) -> tuple[list[str], list, tuple]:
+    def tune_tokens(self, text: str, meter: str | None = None, key: str | None = None) -> tuple[list, list, tuple]:
         """Tokens for one ABC tune (header and body, or a bare body with `meter`/`key`); raises TuneSkip."""
         tune = lex_tune(text, meter, key)
         meter_token = f"M:{tune.meter[0]}/{tune.meter[1]}"
@@ -62,10 +63,15 @@ class FolkCodec(Codec):
         mode_token = f"K:C{tune.key.mode}"
         if mode_token not in self.known:
             raise TuneSkip(f"mode {MODE_NAMES[tune.key.mode]} has no token")
-        keep = TIE in self.known
-        items = merge_ties(tune.items, keep_ties=keep,
-                           mergeable=lambda v: not keep or (duration_token(v) in self.known or v == 1) and plain_length(v))
+        keep = TIE in self.known  # a tie token: merge only into plain lengths that have a token
+
+        def mergeable(length) -> bool:
+            return not keep or (length == 1 or duration_token(length) in self.known) and plain_length(length)
+
+        items = merge_ties(tune.items, keep_ties=keep, mergeable=mergeable)
         check_structure(items)
+        if not keep:
+            check_overlong_merges(items, tune.meter)
         items = transpose_into_range(items, shift_to(tune.key.letter, tune.key.alter, 0, 0))
         items = balance_repeats(tidy_bars(items), lambda message: None)  # e.g. `|:` where a `:|` had none
         body = emit(items, Key(0, 0, tune.key.mode).alters, fused=self.known)

@@ -196,7 +196,9 @@ def balance_repeats(items: list, warn) -> list:
     section_start = 0
     in_first = False
     for item in items:
-        if item == "|:":
+        if not isinstance(item, str):
+            out.append(item)
+        elif item == "|:":
             if open_at is not None:
                 warn("a |: inside an open repeat became |")
                 out.append("|")

@@ -48,7 +48,7 @@ def melody(abc: str) -> tuple[list[tuple[tuple[int, ...], Fraction]], int | None
         ql = Fraction(el.quarterLength).limit_denominator(10000)
         if ql <= 0:
             continue
-        pitches = () if el.isRest else tuple(sorted(p.midi for p in el.pitches))
+        pitches = () if el.isRest else tuple(sorted({p.midi for p in el.pitches}))
         if tied and out and out[-1][0] == pitches and pitches:
             out[-1] = (pitches, out[-1][1] + ql)  # a tie merges notes of one pitch (music21's stripTies
         else:  # would also merge O'Neill's slur-like ties between different pitches, `G3-A`)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from fractions import Fraction as F
 
 from .vocab import LETTERS, MARK_ALTER, MODE_FIFTHS, key_alters
@@ -27,6 +28,7 @@ class Note:
     dur: F = F(1)
     tie: bool = False
     mark: str | None = None  # accidental as written in a token stream (the decoder works out `alter`)
+    merged: bool = False  # made by merging tied notes
 
 
 @dataclass(slots=True)
@@ -151,12 +153,20 @@ def parse_unit(value: str) -> F:
     return unit
 
 
+@lru_cache(maxsize=4096)
+def _scaled(num: str, slash: str, den: str, unit8: F) -> F:
+    """A written length in eighth notes (cached: a tune book repeats a few dozen lengths)."""
+    return _length(num, slash, den) * unit8
+
+
 def _length(num: str, slash: str, den: str) -> F:
     n = int(num) if num else 1
     if not slash:
         if den:
             raise TuneSkip(f"unreadable note length {num}{den}")
         return F(n)
+    if num and len(slash) > 1:
+        raise TuneSkip(f"note length {num}{slash} (readers disagree on it)")
     if den:
         if len(slash) > 1:
             raise TuneSkip(f"unreadable note length {num}{slash}{den}")
@@ -279,7 +289,7 @@ class _Body:
             alter = self.bar_acc[letter_ch.upper()]
         else:
             alter = self.sig[letter]
-        dur = _length(m.group("num"), m.group("slash"), m.group("den")) * self.unit8
+        dur = _scaled(m.group("num"), m.group("slash"), m.group("den"), self.unit8)
         return Note(7 * octave + letter, alter, dur, bool(m.group("tie")))
 
     def lex(self, text: str) -> None:
@@ -322,6 +332,8 @@ class _Body:
                 raise TuneSkip(f"{m.group(0).strip()!r} inside a chord")
             if kind == "field":
                 body = m.group(0)[1:-1]
+                if body[0] == "V" and body[2:].split() and body[2:].split()[0] != self.voice and self.voice:
+                    raise TuneSkip("several voices within one line ([V:] fields)")
                 self.field(body[0], body[2:], inline=True)
             elif kind == "bar":
                 self.bar(m.group("bar"), (m.group("variant") or "").strip())
@@ -332,7 +344,7 @@ class _Body:
             elif kind == "cclose":
                 self.close_chord(m)
             elif kind == "rest":
-                dur = _length(m.group("rnum"), m.group("rslash"), m.group("rden")) * self.unit8
+                dur = _scaled(m.group("rnum"), m.group("rslash"), m.group("rden"), self.unit8)
                 items.append(Note(None, 0, dur))
             elif kind == "tuplet":
                 self.tuplet(m)
@@ -360,6 +372,8 @@ class _Body:
             raise TuneSkip("chord bracket ] without [")
         if not notes:
             return
+        unique = {(n.step, n.alter): n for n in notes}  # a unison double stop is one note of the melody
+        notes = list(unique.values())
         mult = _length(m.group("cnum"), m.group("cslash"), m.group("cden"))
         durs = {n.dur for n in notes}
         if len(durs) > 1:

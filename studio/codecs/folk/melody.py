@@ -5,7 +5,6 @@ tie merging, structure checks, transposition with respelling, accidental marking
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction as F
 
 from .lexer import Chord, Note, TuneSkip, default_tuplet_q
@@ -73,6 +72,7 @@ def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: Tru
                     raise TuneSkip("tied note in a broken rhythm")
                 held.dur += item.dur
                 held.tie = item.tie
+                held.merged = True
                 merged.add(pending)
                 pending = pending if item.tie else None
                 continue
@@ -88,6 +88,23 @@ def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: Tru
     if pending is not None:
         out[pending].tie = False
     return out
+
+
+def check_overlong_merges(items: list, meter: tuple[int, int]) -> None:
+    """Tied notes merged into an odd length (5, 7, 5/2 eighths...) in a bar longer than the meter: music21
+    drops such a note, so the tune is left out rather than read two ways."""
+    bar, length, odd = F(8 * meter[0], meter[1]), F(0), False
+    events = iter(timeline(items, meter))
+    for item in items + ["|"]:
+        if isinstance(item, str):
+            if item in BARS:
+                if odd and length > bar:
+                    raise TuneSkip("tied notes merged into an odd length in a bar longer than the meter")
+                length, odd = F(0), False
+            continue
+        _, _, span = next(events)
+        length += span
+        odd = odd or (getattr(item, "merged", False) and not plain_length(item.dur))
 
 
 def check_structure(items: list) -> None:
@@ -121,10 +138,10 @@ def transpose(items: list, steps: int, semitones: int) -> list:
     """Move every pitch by a diatonic step count and a semitone count, respelling its accidental."""
     def move(note: Note) -> Note:
         if note.step is None:
-            return replace(note)
+            return Note(None, 0, note.dur, note.tie)
         step = note.step + steps
-        natural = step_midi(step, 0)
-        return replace(note, step=step, alter=step_midi(note.step, note.alter) + semitones - natural, mark=None)
+        alter = step_midi(note.step, note.alter) + semitones - step_midi(step, 0)
+        return Note(step, alter, note.dur, note.tie)
 
     out = []
     for item in items:
@@ -231,7 +248,7 @@ def timeline(items: list, meter: tuple[int, int]) -> list[tuple[object, F, F]]:
             factor[k] *= F(1, 2) if long_first else F(3, 2)
     out, t = [], F(0)
     for event, f in zip(events, factor):
-        length = event.dur * f
+        length = event.dur if f == 1 else event.dur * f
         out.append((event, t, length))
         t += length
     return out
@@ -265,9 +282,10 @@ def tidy_bars(items: list) -> list:
     """Drop plain bar lines that stand next to another bar line (`| |`, `| |:`, `:| |`) or open the tune."""
     out: list = []
     for item in items:
-        if item == "|" and (not out or out[-1] in BARS):
-            continue
-        if item in BARS and item != "|" and out and out[-1] == "|":
-            out.pop()
+        if isinstance(item, str):
+            if item == "|" and (not out or (isinstance(out[-1], str) and out[-1] in BARS)):
+                continue
+            if item in BARS and item != "|" and out and isinstance(out[-1], str) and out[-1] == "|":
+                out.pop()
         out.append(item)
     return out

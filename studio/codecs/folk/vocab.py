@@ -22,7 +22,8 @@ MODES = ("K:Cmaj", "K:Cmin", "K:Cdor", "K:Cmix")
 # ours is the combinations that occur once music21's folk collections are transposed to C, most frequent
 # first (all 23 natural signs and 13 flats that occur; the 16 commonest sharps; the 4 flats the others
 # imply: _G _g _d' _b').
-NATURALS = tuple(f"{l}," for l in LETTERS) + tuple(LETTERS) + tuple(LETTERS.lower()) + tuple(f"{l}'" for l in LETTERS.lower())
+NATURALS = (tuple(f"{l}," for l in LETTERS) + tuple(LETTERS) + tuple(LETTERS.lower())
+            + tuple(f"{l}'" for l in LETTERS.lower()))
 SHARPS = ("^f", "^F", "^c", "^g", "^G", "^F,", "^C", "^d", "^G,", "^c'", "^D", "^a", "^d'", "^A", "^C,", "^A,")
 FLATS = ("_B", "_e", "_E", "_b", "_A", "_a", "_B,", "_D", "_A,", "_d", "_E,", "_c", "_e'", "_G", "_g", "_d'", "_b'")
 NATURAL_SIGNS = ("=B", "=e", "=E", "=b", "=f", "=A", "=a", "=F", "=B,", "=c", "=g", "=G", "=d", "=F,", "=C", "=D",
@@ -38,8 +39,8 @@ CHORD_OPEN, CHORD_CLOSE = "[", "]"
 
 FOLK_RNN_V2 = METERS + MODES + PITCHES + (REST,) + DURATIONS + BROKEN + TUPLETS + BARS + (CHORD_OPEN, CHORD_CLOSE)
 
-# The "wide" extension: meters and modes of the built-in collections that v2 has no token for, free meter,
-# and a tie (for ties across bar lines, which v2 cannot say). Appended after the specials.
+# The "wide" extension: meters and modes of the built-in collections that v2 has no token for, and a tie
+# (for ties across bar lines, which v2 cannot say). Appended after the specials.
 TIE = "-"
 WIDE = ("M:2/2", "M:3/8", "M:4/2", "M:6/4", "M:4/1", "M:3/1", "M:6/2", "M:4/8", "M:5/8", "M:5/4", "M:2/1",
         "M:2/8", "M:7/8", "M:1/4", "K:Cphr", "K:Clyd", "K:Cloc", TIE)
