@@ -90,3 +90,16 @@ def test_encode_and_decode_errors(tmp_path):
     (tmp_path / "odd.txt").write_text("NOTE_OFF_60 <s> 999 NOTE_ON_61")
     odd = run_studio("decode", "--codec", "performance", tmp_path / "odd.txt", "-o", tmp_path / "odd.mid")
     assert odd.returncode == 0 and (tmp_path / "odd.mid").exists()
+
+
+def test_codec_options_from_the_command_line(tmp_path):
+    from conftest import EXAMPLE_ABC
+
+    r = run_studio("corpus", "add", "tunes", "--codec", "folk", "-O", "wide=true", EXAMPLE_ABC)
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(run_studio("corpus", "show", "tunes", "--json").stdout)
+    assert shown["codec"]["format"] != "" and len(shown["codec"]["vocab"]) > 138  # the wide vocabulary
+    r = run_studio("encode", "--codec", "performance", "-O", "bogus=1", EXAMPLE_ABC)
+    assert r.returncode == 2 and "bogus" in r.stderr and "Traceback" not in r.stderr
+    r = run_studio("encode", "--codec", "folk", "-O", "wide", EXAMPLE_ABC)
+    assert r.returncode == 2 and "KEY=VALUE" in r.stderr

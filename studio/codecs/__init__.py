@@ -31,9 +31,26 @@ def get_codec(name: str, **options) -> Codec:
     return _class(name).default(**options)
 
 
+def parse_options(pairs: list[str] | None) -> dict:
+    """`KEY=VALUE` strings from the command line as codec options; values are JSON where they parse
+    (`wide=true`, `velocity_bins=16`, `meters=["M:5/4"]`), else plain strings."""
+    import json
+
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidArgument(f"codec option {pair!r} is not KEY=VALUE")
+        try:
+            options[key.strip()] = json.loads(value)
+        except ValueError:
+            options[key.strip()] = value
+    return options
+
+
 def codec_from_config(config: dict) -> Codec:
     """Rebuild a codec from a saved config (as stored with corpora and models)."""
     return _class(config["codec"])(config)
 
 
-__all__ = ["Codec", "Encoded", "Skipped", "FileReport", "get_codec", "codec_from_config", "available", "PAD", "BOS", "EOS"]
+__all__ = ["Codec", "Encoded", "Skipped", "FileReport", "get_codec", "codec_from_config", "parse_options", "available", "PAD", "BOS", "EOS"]

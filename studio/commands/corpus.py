@@ -37,6 +37,8 @@ def register(sub) -> None:
     a.add_argument("--codec", help="performance (MIDI) or folk (ABC); required for a new corpus")
     a.add_argument("--builtin", action="append", default=[], metavar="NAME",
                    help="a music21 collection or preset (see `studio corpus builtins`); repeatable")
+    a.add_argument("--codec-option", "-O", action="append", default=[], metavar="KEY=VALUE",
+                   help="a codec setting for a new corpus, e.g. -O wide=true (folk: more meters, modes and ties)")
     a.add_argument("--replace", action="store_true", help="start afresh instead of adding to an existing corpus")
     a.add_argument("--workers", type=int, default=None, help="encoding processes (default: one per core)")
     a.set_defaults(func=cmd_add)
@@ -59,7 +61,7 @@ def register(sub) -> None:
 
 
 def cmd_add(args) -> int:
-    from ..codecs import codec_from_config, get_codec
+    from ..codecs import codec_from_config, get_codec, parse_options
     from ..corpus.builtin import PREFIX
     from ..corpus.importer import absolute_sources, import_corpus
     from ..corpus.store import Corpus, corpus_dir
@@ -78,7 +80,7 @@ def cmd_add(args) -> int:
             raise InvalidArgument("a new corpus needs --codec (performance or folk)")
         if not sources:
             raise InvalidArgument("nothing to import: give files, folders or --builtin NAME")
-        codec = get_codec(args.codec)
+        codec = get_codec(args.codec, **parse_options(args.codec_option))
 
     from tqdm import tqdm
 

@@ -13,20 +13,24 @@ def register(sub) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--codec", required=True, help="performance (MIDI) or folk (ABC)")
     p.add_argument("--ids", action="store_true", help="print integer ids instead of token names")
+    p.add_argument("--codec-option", "-O", action="append", default=[], metavar="KEY=VALUE",
+                   help="a codec setting, e.g. -O wide=true")
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="turn tokens (names or ids; a blank line between pieces) into a file")
     p.add_argument("tokens", metavar="TOKENS", help="a text file of tokens, or - for standard input")
     p.add_argument("--codec", required=True, help="performance (MIDI) or folk (ABC)")
+    p.add_argument("--codec-option", "-O", action="append", default=[], metavar="KEY=VALUE",
+                   help="a codec setting, e.g. -O wide=true")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="file to write (by extension); several pieces are written as OUT-1, OUT-2, ...")
     p.set_defaults(func=cmd_decode)
 
 
 def cmd_encode(args) -> int:
-    from ..codecs import get_codec
+    from ..codecs import get_codec, parse_options
 
-    codec = get_codec(args.codec)
+    codec = get_codec(args.codec, **parse_options(args.codec_option))
     report = codec.encode_file_report(args.file)
     for w in report.warnings:
         warn(w)
@@ -42,10 +46,10 @@ def cmd_encode(args) -> int:
 
 
 def cmd_decode(args) -> int:
-    from ..codecs import get_codec
+    from ..codecs import get_codec, parse_options
     from ..codecs.base import read_token_file
 
-    codec = get_codec(args.codec)
+    codec = get_codec(args.codec, **parse_options(args.codec_option))
     text = sys.stdin.read() if args.tokens == "-" else read_token_file(args.tokens)
     pieces = codec.parse_tokens(text, source=args.tokens)
     if not pieces:
