@@ -1,0 +1,215 @@
+"""The Generate panel and the editor's "Continue from here" / "Regenerate selection" on real widgets, with
+the real generation engine and tiny models made by the real trainer: candidates stream in, open with their
+provenance, can be cancelled, and edits keep the music outside their span."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from apphelpers import scale_piece
+from conftest import EXAMPLE_ABC
+from studio.app import genjob
+from studio.app.genjob import bar_at
+from studio.app.mainwindow import MainWindow
+from studio.codecs import get_codec
+from studio.generation import Settings, generate
+from studio.generation.edit import bar_ends
+from studio.generation.rules import FolkRules
+from studio.music import Piece
+from studio.music.abc_io import read_abc_tunes
+from studio.music.piece import make_notes
+from studio.nn import load_model
+
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+def train_tiny(folder, codec, arrays, name):
+    """A model from the real trainer: a few steps on a tiny corpus (sampling needs no skill)."""
+    from studio.corpus.store import write_corpus
+    from studio.training import Trainer, make_config
+
+    corpus = write_corpus(name, codec, arrays, split={"method": "hash", "valid": 0.0, "test": 0.0})
+    config = make_config("small", layers=1, units=16, embedding=8, batch_size=4, steps=2, warmup_steps=1,
+                         eval_every=2, log_every=1, checkpoint_every=2, device="cpu", seed=1, seq_len=32)
+    Trainer(folder, config, corpus).run()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    import os
+
+    home = tmp_path_factory.mktemp("home")
+    old = os.environ.get("STUDIO_HOME")
+    os.environ["STUDIO_HOME"] = str(home)
+    try:
+        folk = get_codec("folk")
+        tunes = [folk.encode_abc(t.text) for t in read_abc_tunes(EXAMPLE_ABC)]
+        perf = get_codec("performance")
+        pieces = [perf.encode(scale_piece().transpose(k)) for k in range(4)]
+        return {"folk": train_tiny(home / "folk-tiny", folk, tunes * 2, "tunes"),
+                "performance": train_tiny(home / "piano-tiny", perf, pieces, "scales")}
+    finally:
+        if old is None:
+            os.environ.pop("STUDIO_HOME", None)
+        else:
+            os.environ["STUDIO_HOME"] = old
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch, models):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    monkeypatch.setattr(w, "ask", lambda *a, **k: True)
+    w.generate_panel.set_models([(p.name, str(p)) for p in models.values()])
+    return w
+
+
+def finish(qtbot, panel, timeout=30000):
+    qtbot.waitUntil(lambda: not panel.is_running(), timeout=timeout)
+
+
+def test_folk_candidates_stream_in_with_their_settings_and_open_with_provenance(window, qtbot, models, monkeypatch,
+                                                                                tmp_path):
+    monkeypatch.setattr(genjob, "GROW_EVERY", 0.0)  # report every step, so growth is seen on a tiny model
+    panel = window.generate_panel
+    panel.choose_model(str(models["folk"]))
+    meters = [panel.meter.itemText(i) for i in range(1, panel.meter.count())]
+    assert "6/8" in meters and "4/4" in meters and panel.length_unit.text() == "bars"
+    assert "dorian" in [panel.mode.itemText(i) for i in range(panel.mode.count())]
+    assert panel.key.isVisibleTo(panel) and not panel.primer.isVisibleTo(panel)
+    panel.meter.setCurrentText("6/8")
+    panel.temperature.setValue(0.8)
+    panel.candidates.setValue(3)
+    panel.length.setValue(4)
+    events = []
+    panel.generate_button.click()
+    panel.job.progress.connect(events.append)
+    assert panel.is_running() and panel.cancel_button.isEnabled() and not panel.generate_button.isEnabled()
+    finish(qtbot, panel)
+    assert any("growing" in e for e in events) and any("candidate" in e for e in events)
+    assert panel.results.count() == 3 and "finished" not in panel.status.text()
+    seed = panel.seed.value()
+    item = panel.results.item(1)
+    assert f"seed {seed + 1}" in item.text() and "T=0.8" in item.text()
+    shown = json.loads(item.toolTip())
+    assert shown["settings"]["temperature"] == 0.8 and shown["settings"]["meter"] == "M:6/8"
+    piece, _info = panel.candidate(1)
+    panel.results.setCurrentItem(item)
+    qtbot.mouseClick(panel.results.viewport(), LEFT, pos=panel.results.visualItemRect(item).center())
+    tab = window.current_tab()
+    assert tab is not None and len(tab.document.notes) == len(piece.notes)
+    made = tab.document.provenance["generated"]
+    assert made["seed"] == seed + 1 and made["model"] == str(models["folk"]) and made["op"] == "generate"
+    assert tab.abc is not None and "M:6/8" in tab.abc.text
+    again = generate(load_model(models["folk"]), 1, Settings.from_dict(made["settings"]))[0].piece
+    np.testing.assert_array_equal(again.notes, piece.notes)  # the provenance reproduces the candidate
+    window.save_project(str(tmp_path / "p.studio"))
+    saved = json.loads((tmp_path / "p.studio").read_text())["pieces"][0]["provenance"]["generated"]
+    assert saved["seed"] == seed + 1 and saved["settings"] == made["settings"]
+
+
+def test_cancel_stops_a_long_generation_and_keeps_what_was_made(window, qtbot, models):
+    panel = window.generate_panel
+    panel.choose_model(str(models["performance"]))
+    assert panel.length_unit.text() == "seconds" and panel.primer.isVisibleTo(panel)
+    panel.length.setValue(100000)
+    panel.candidates.setValue(2)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.results.count() == 2, timeout=30000)  # growing candidates listed
+    assert "growing" in panel.results.item(0).text()
+    panel.cancel_button.click()
+    finish(qtbot, panel)
+    assert "cancelled" in panel.status.text() and "cancelled" in panel.results.item(0).text()
+    piece, info = panel.candidate(0)
+    assert info["ended"] == "stopped" and piece.duration < 100000
+
+
+def test_a_performance_primer_starts_every_candidate(window, qtbot, models, tmp_path):
+    panel = window.generate_panel
+    panel.choose_model(str(models["performance"]))
+    primer = scale_piece()
+    primer.write_midi(tmp_path / "primer.mid")
+    panel.set_primer_file(str(tmp_path / "primer.mid"))
+    panel.length.setValue(2)
+    panel.candidates.setValue(1)
+    panel.start()
+    finish(qtbot, panel)
+    piece, info = panel.candidate(0)
+    assert info["primer"] == "primer.mid"
+    first = piece.notes[piece.notes["start"] < 4.0]
+    assert sorted(first["pitch"].tolist()) == sorted(primer.notes[primer.notes["start"] < 4.0]["pitch"].tolist())
+
+
+def long_piece() -> Piece:
+    pitches = [60 + (k * 5) % 12 for k in range(24)]
+    starts = [k * 0.5 for k in range(24)]
+    return Piece(notes=make_notes(pitches, starts, [s + 0.4 for s in starts], velocity=[70] * 24), title="Walk")
+
+
+def test_regenerate_selection_replaces_only_the_span_and_undo_restores(window, qtbot, models):
+    panel = window.generate_panel
+    panel.choose_model(str(models["performance"]))
+    panel.candidates.setValue(2)
+    tab = window.add_piece(long_piece())
+    original = tab.document.notes.copy()
+    tab.document.set_selection((original["start"] >= 4.0) & (original["start"] < 7.5))
+    window.on_regenerate_selection()
+    assert panel.edit_target is tab.document
+    finish(qtbot, panel)
+    assert panel.results.count() == 2 and "regenerate 4–7.4 seconds" in panel.results.item(0).text()
+    item = panel.results.item(0)
+    qtbot.mouseClick(panel.results.viewport(), LEFT, pos=panel.results.visualItemRect(item).center())
+    assert window.current_tab() is tab and window.tabs.count() == 1
+    notes = tab.document.notes
+    np.testing.assert_array_equal(notes[notes["start"] >= 7.4], original[original["start"] >= 7.4])
+    np.testing.assert_array_equal(notes[notes["end"] <= 4.0], original[original["end"] <= 4.0])
+    assert tab.document.provenance["edits"][0]["span"] == {"from": 4.0, "to": 7.4, "unit": "seconds"}
+    window.on_undo()
+    np.testing.assert_array_equal(tab.document.notes, original)
+
+
+def test_continue_and_regenerate_a_folk_tune_by_its_bars(window, qtbot, models):
+    codec, rules = get_codec("folk"), FolkRules(get_codec("folk"))
+    panel = window.generate_panel
+    panel.choose_model(str(models["folk"]))
+    panel.candidates.setValue(1)
+    panel.length.setValue(2)
+    window.open_paths([EXAMPLE_ABC])
+    window.tabs.setCurrentIndex(0)
+    tab = window.current_tab()
+    original = codec.encode(tab.document.piece).tolist()
+    ends = bar_ends(rules, original[2:])
+    tab.roll.set_playhead(6.0)  # bar 5 of The Kesh (6/8, 1.5 s a bar)
+    window.on_continue_here()
+    finish(qtbot, panel)
+    assert panel.candidate(0)[1]["span"] == {"from": 5, "to": None, "unit": "bars"}
+    panel.apply_item(panel.results.item(0))
+    tokens = codec.encode(tab.document.piece).tolist()
+    assert tokens[:2 + ends[3]] == original[:2 + ends[3]]
+    assert len(bar_ends(rules, tokens[2:])) == 4 + 2
+    assert tab.abc.text == tab.document.piece.meta["abc"] and "T:The Kesh" in tab.abc.text
+    window.on_undo()
+    assert codec.encode(tab.document.piece).tolist() == original
+
+    notes = tab.document.notes
+    tab.document.set_selection((notes["start"] >= 3.0) & (notes["start"] < 6.0))  # bars 3 and 4
+    window.on_regenerate_selection()
+    finish(qtbot, panel)
+    assert panel.candidate(0)[1]["span"] == {"from": 3, "to": 4, "unit": "bars"}
+    panel.apply_item(panel.results.item(0))
+    tokens = codec.encode(tab.document.piece).tolist()
+    head, tail = original[:2 + ends[1]], original[2 + ends[3]:]
+    assert tokens[:len(head)] == head and tokens[-len(tail):] == tail
+
+
+def test_the_editors_times_map_to_the_tunes_written_bars():
+    kesh, spear = (Piece.read_all(EXAMPLE_ABC)[i] for i in (0, 1))
+    assert [bar_at(kesh, t) for t in (0.0, 1.4, 1.5, 10.6)] == [1, 1, 2, 8]
+    assert bar_at(kesh, 12.1) == 1  # the repeat: the first bar again
+    assert bar_at(kesh, kesh.duration) == 17  # continuing from the end adds bars after the last
+    assert [bar_at(spear, t) for t in (0.0, 0.3, 2.3)] == [1, 2, 3]  # the pickup is bar 1
