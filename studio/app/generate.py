@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -66,7 +67,9 @@ def candidate_label(number: int, piece: Piece, info: dict, growing: bool = False
         parts.append(f"k={s['top_k']}")
     if s.get("top_p", 1.0) < 1:
         parts.append(f"p={s['top_p']:g}")
-    parts.append(f"{len(piece.notes)} notes, {piece.duration:.1f} s")
+    abc = piece.meta.get("abc", "")
+    header = [m.group(1).strip() for m in re.finditer(r"^[MK]:(.*)$", abc, re.M)][:2]  # folk: meter and key
+    parts.append(" ".join(header + [f"{len(piece.notes)} notes, {piece.duration:.1f} s"]))
     if info.get("op", "generate") != "generate":
         span = info.get("span", {})
         end = "end" if span.get("to") is None else f"{span['to']:g}"
@@ -334,7 +337,13 @@ class GeneratePanel(QWidget):
             self.status.setText("This candidate is still growing; it opens once it is finished.")
             return
         piece, info, _ = data
-        self.candidateOpened.emit(piece.copy(), {"generated": info})
+        piece = piece.copy()
+        if not piece.title:  # named for what made it, in the tab and the ABC text
+            piece.title = f"{info.get('model_name', 'model')} #{info.get('candidate', '')} seed {info.get('seed')}"
+            if "abc" in piece.meta:
+                piece.meta["abc"] = re.sub(r"^T:.*$", lambda _m: f"T:{piece.title}", piece.meta["abc"], count=1,
+                                           flags=re.M)
+        self.candidateOpened.emit(piece, {"generated": info})
 
     def apply_item(self, item: QListWidgetItem) -> None:
         data = item.data(ROLE)
