@@ -60,7 +60,7 @@ def library_fixtures(steps: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=str(HERE / "screenshots"))
-    ap.add_argument("--steps", type=int, default=300, help="training steps of the folk model shown (default 300)")
+    ap.add_argument("--steps", type=int, default=200, help="training steps of the folk model shown (default 200)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
