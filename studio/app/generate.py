@@ -272,7 +272,10 @@ class GeneratePanel(QWidget):
             self.status.setText("A generation is running; cancel it first." if model else
                                 "Pick a model first (train one, or pick one in the Library).")
             return False
-        request.update(n=self.candidates.value(), settings=self.settings())
+        settings = self.settings()
+        if request["op"] != "generate":  # an edit keeps the piece's own meter, mode and key
+            settings = {k: v for k, v in settings.items() if k not in ("meter", "mode", "key", "start")}
+        request.update(n=self.candidates.value(), settings=settings)
         self.edit_target = None
         self.results.clear()
         self.progress.setValue(0)
