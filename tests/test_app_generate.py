@@ -143,6 +143,15 @@ def test_a_performance_primer_starts_every_candidate(window, qtbot, models, tmp_
     first = piece.notes[piece.notes["start"] < 4.0]
     assert sorted(first["pitch"].tolist()) == sorted(primer.notes[primer.notes["start"] < 4.0]["pitch"].tolist())
 
+    tab = window.add_piece(primer)
+    tab.document.set_selection(primer.notes["start"] >= 2.0)  # the top of the scale and the chord
+    panel.primer.setCurrentText("Current selection")
+    panel.start()
+    finish(qtbot, panel)
+    piece, info = panel.candidate(0)
+    assert info["primer"] == "current selection"
+    assert piece.notes["pitch"][:4].tolist() == [67, 69, 71, 72] and piece.notes["start"][0] == 0.0
+
 
 def long_piece() -> Piece:
     pitches = [60 + (k * 5) % 12 for k in range(24)]
@@ -237,3 +246,23 @@ def test_a_model_that_fails_to_load_is_a_clear_message(window, qtbot, models, tm
     finish(qtbot, panel)
     assert "Generation failed" in window.last_error and "weights.safetensors" in window.last_error
     assert panel.results.count() == 0 and panel.generate_button.isEnabled()
+
+
+def test_continue_a_performance_from_its_end_opens_as_a_new_piece(window, qtbot, models):
+    panel = window.generate_panel
+    panel.choose_model(str(models["performance"]))
+    panel.candidates.setValue(1)
+    panel.length.setValue(2)
+    tab = window.add_piece(long_piece())
+    original = tab.document.notes.copy()
+    window.on_continue_here()  # the playhead is at the start: continue after the end
+    finish(qtbot, panel)
+    piece, info = panel.candidate(0)
+    assert info["span"]["from"] == pytest.approx(11.9) and piece.duration <= 11.9 + 2 + 1e-6
+    panel.results.setCurrentRow(0)
+    assert panel.open_button.isEnabled() and panel.apply_button.isEnabled()
+    panel.open_button.click()
+    assert window.tabs.count() == 2 and window.current_tab() is not tab
+    notes = window.current_tab().document.notes
+    np.testing.assert_array_equal(notes[: len(original)], original)
+    np.testing.assert_array_equal(tab.document.notes, original)  # the piece it came from is untouched

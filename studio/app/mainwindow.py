@@ -151,8 +151,11 @@ class MainWindow(QMainWindow):
         if tab is None:
             return None
         doc = tab.document
-        if kind == "Current selection":
-            return doc.piece.with_notes(doc.notes[doc.selected]) if doc.selected.any() else None
+        if kind == "Current selection":  # the selected notes alone, from the first one's onset
+            if not doc.selected.any():
+                return None
+            chosen = doc.piece.with_notes(doc.notes[doc.selected])
+            return chosen.shift(-float(chosen.notes["start"].min()))
         return doc.piece.copy()
 
     def import_into_library(self, name: str, sources: list) -> None:
