@@ -1,10 +1,12 @@
 """GUI responsiveness while a model trains: event-loop latency of the main window while a background `Job`
 trains a real torch LSTM (the same worker the Train panel uses), with progress relayed every step.
+With --generate: while the Generate panel samples from a 3x512 performance model (random weights, the
+size of Performance RNN) in its background thread, its candidates growing in the list.
 
 Goal (issue 7): the GUI thread never blocks for more than 50 ms. A 5 ms timer measures how late the event
 loop serves it; the loss curve and metrics repaint from the relayed progress as in the real panel.
 
-    QT_QPA_PLATFORM=offscreen python bench/responsiveness.py [--seconds 10]
+    QT_QPA_PLATFORM=offscreen python bench/responsiveness.py [--seconds 10] [--generate]
 """
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--thread", action="store_true", help="train in a thread of the GUI process, not a child")
+    ap.add_argument("--generate", action="store_true", help="measure while the Generate panel samples instead")
     ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1),
                     help="torch threads in the worker (default: all cores but one, as the Train panel does; "
                          "0 = torch's default)")
@@ -65,12 +68,36 @@ def main() -> None:
 
     window = MainWindow()
     window.show()
-    panel = window.train_panel
-    panel.set_corpora([("bench", "bench")])
-    window.docks["Train"].raise_()
+    window.docks["Generate" if args.generate else "Train"].raise_()
     end = time.monotonic() + 1.0
     while time.monotonic() < end:  # the window's first layout and paint are not what is measured
         app.processEvents()
+    if args.generate:
+        return report(generating(app, window, args), f"generating for {args.seconds:.0f} s in a thread "
+                      "(4 candidates, performance LSTM 3x512)")
+    panel = window.train_panel
+    panel.set_corpora([("bench", "bench")])
+    steps = []
+    import responsiveness  # by module name, so the child process can import the function too
+
+    panel.seconds, panel.hidden, panel.threads = args.seconds, args.hidden, args.threads
+    panel.config = lambda: {"seconds": args.seconds, "hidden": args.hidden, "threads": args.threads, "corpus": "bench",
+                            "preset": "small", "name": "bench", "overrides": {}}
+    if args.thread:
+        panel.start(train_fn=lambda cfg, progress, stop: responsiveness.train_lstm(cfg, progress, stop))
+    else:
+        panel.start(train_fn=responsiveness.train_lstm)
+    panel.job.progress.connect(lambda e: steps.append(e["step"]))
+    lateness = measure(app, panel.is_running)
+    panel.job.wait()
+    app.processEvents()
+    report(lateness, f"training {args.seconds:.0f} s in a {'thread' if args.thread else 'child process'} (torch "
+           f"{torch.__version__}, {args.threads or torch.get_num_threads()} threads, LSTM 2x{args.hidden}): "
+           f"{len(steps)} steps relayed")
+
+
+def measure(app, running) -> list[float]:
+    """How late (ms) a 5 ms timer fires, tick by tick, while `running()`."""
     lateness: list[float] = []
     clock = QElapsedTimer()
     clock.start()
@@ -83,29 +110,43 @@ def main() -> None:
         last[0] = now
 
     tick.timeout.connect(on_tick)
-    steps = []
-    import responsiveness  # by module name, so the child process can import the function too
-
-    panel.seconds, panel.hidden, panel.threads = args.seconds, args.hidden, args.threads
-    panel.config = lambda: {"seconds": args.seconds, "hidden": args.hidden, "threads": args.threads, "corpus": "bench",
-                            "preset": "small", "name": "bench", "overrides": {}}
-    if args.thread:
-        panel.start(train_fn=lambda cfg, progress, stop: responsiveness.train_lstm(cfg, progress, stop))
-    else:
-        panel.start(train_fn=responsiveness.train_lstm)
-    panel.job.progress.connect(lambda e: steps.append(e["step"]))
     tick.start()
-    while panel.is_running():
+    while running():
         app.processEvents()
         time.sleep(0.001)
     tick.stop()
+    return lateness
+
+
+def generating(app, window, args) -> list[float]:
+    """Lateness while the Generate panel samples 4 candidates from a 3x512 performance model, cancelled
+    after `args.seconds`."""
+    import tempfile
+
+    from studio.codecs import get_codec
+    from studio.nn import ModelConfig, SequenceModel, save_model
+
+    codec = get_codec("performance")
+    folder = Path(tempfile.mkdtemp(prefix="bench-model-")) / "performance-3x512"
+    save_model(SequenceModel(ModelConfig(vocab_size=codec.vocab_size, layers=3, units=512)), folder, codec.config)
+    panel = window.generate_panel
+    panel.set_models([(folder.name, str(folder))])
+    panel.length.setValue(3600)
+    panel.start()
+    stop_at = time.monotonic() + args.seconds
+    lateness = measure(app, lambda: panel.is_running() and time.monotonic() < stop_at)
+    panel.cancel()
     panel.job.wait()
     app.processEvents()
+    print(f"{panel.results.count()} candidates, the first at {panel.candidate(0)[0].duration:.1f} s of music")
+    return lateness
+
+
+def report(lateness: list[float], what: str) -> None:
     at = [t / 1000 for t in itertools.accumulate(5.0 + max(0.0, x) for x in lateness)]
     worst = sorted(range(len(lateness)), key=lambda i: -lateness[i])[:3]
     lat = sorted(max(0.0, x) for x in lateness)
-    print(f"training {args.seconds:.0f} s in a {'thread' if args.thread else 'child process'} (torch {torch.__version__}, "
-          f"{args.threads or torch.get_num_threads()} threads, LSTM 2x{args.hidden}): {len(steps)} steps relayed")
+    print(what)
     print(f"event-loop lateness over {len(lat)} ticks: median {statistics.median(lat):.2f} ms, "
           f"p99 {lat[int(len(lat) * 0.99) - 1]:.2f} ms, max {lat[-1]:.2f} ms   goal: max < 50 ms")
     print("worst ticks: " + ", ".join(f"{lateness[i]:.0f} ms at {at[i]:.2f} s" for i in worst))

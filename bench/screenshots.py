@@ -1,11 +1,10 @@
 """Screenshots of the desktop studio for review: the main window with a folk tune (roll + ABC view), with a
 piano performance (selection, loop, playhead), the Train panel mid-run (a real torch LSTM training in the
-child-process worker), the Generate panel, the Library card and the shortcut list.
+child-process worker), the Generate panel while candidates grow and when they are done (a small folk model
+trained here on the example tunes by the real trainer, sampled by the real engine), a generated tune open in
+the editor, the Library card and the shortcut list.
 
-    QT_QPA_PLATFORM=offscreen python bench/screenshots.py [--out DIR]
-
-The generation engine is merged separately; until then the Generate panel's candidate list is filled with
-the example tunes, each labelled with the settings a real run would carry.
+    QT_QPA_PLATFORM=offscreen python bench/screenshots.py [--out DIR] [--steps N]
 """
 from __future__ import annotations
 
@@ -39,30 +38,33 @@ def settle(app, seconds: float = 0.3) -> None:
         time.sleep(0.01)
 
 
-def library_fixtures() -> str:
-    """A corpus and a model folder in the contract formats, so the library and menus have something to show."""
-    home = studio_home()
-    atomic.write_json(home / "corpora" / "session-tunes" / "corpus.json", {
-        "name": "session-tunes", "codec": {"codec": "folk", "vocab": []}, "created": "2026-11-22T01:00:00",
-        "sources": [str(shipped_path("corpora", "examples", "session-tunes.abc"))],
-        "stats": {"pieces": 4, "tokens": 912, "skipped": 0}, "split": {"method": "hash", "valid": 0.05, "test": 0.05}})
-    model = home / "models" / "folk-small"
-    atomic.write_json(model / "model.json", {
-        "format": "studio-model", "architecture": {"vocab_size": 8, "cell": "lstm", "layers": 2, "units": 256,
-                                                   "embedding": 64}, "parameters": 1_234_567,
-        "training": {"corpus": "session-tunes", "steps": 2000, "valid_nll_per_token": 1.31, "train_loss": 1.22,
-                     "wall_time_s": 640.0, "hardware": "cpu"},
-        "codec": {"codec": "folk", "vocab": ["M:6/8", "M:4/4", "M:3/4", "M:9/8", "K:Cmaj", "K:Cmin", "K:Cdor", "K:Cmix"]}})
+def library_fixtures(steps: int) -> str:
+    """A real corpus (the example tunes) and a small folk model trained on it, so the library, the menus
+    and the Generate panel show what a user would see."""
+    from studio.codecs import get_codec
+    from studio.corpus.store import write_corpus
+    from studio.music.abc_io import read_abc_tunes
+    from studio.training import Trainer, make_config
+
+    codec = get_codec("folk")
+    tunes = [codec.encode_abc(t.text) for t in read_abc_tunes(shipped_path("corpora", "examples", "session-tunes.abc"))]
+    corpus = write_corpus("session-tunes", codec, tunes, sources=["corpora/examples/session-tunes.abc"],
+                          split={"method": "hash", "valid": 0.0, "test": 0.0})
+    model = studio_home() / "models" / "folk-small"
+    config = make_config("small", layers=2, units=128, embedding=32, batch_size=4, seq_len=64, steps=steps,
+                         warmup_steps=10, eval_every=steps, log_every=10, checkpoint_every=steps, device="cpu", seed=1)
+    Trainer(model, config, corpus).run()
     return str(model)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=str(HERE / "screenshots"))
+    ap.add_argument("--steps", type=int, default=200, help="training steps of the folk model shown (default 200)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    model_dir = library_fixtures()
+    model_dir = library_fixtures(args.steps)
     app = QApplication.instance() or QApplication([])
     from studio.app.actions import ShortcutsDialog
     from studio.app.main import make_app
@@ -116,11 +118,28 @@ def main() -> None:
     window.docks["Generate"].raise_()
     gen = window.generate_panel
     gen.choose_model(model_dir)
-    gen.meter.setCurrentText("M:6/8")
-    gen.mode.setCurrentText("K:Cdor")
-    for k, piece in enumerate(Piece.read_all(shipped_path("corpora", "examples", "session-tunes.abc"))):
-        gen.add_candidate(piece, gen.settings() | {"seed": gen.seed.value() + k})
+    gen.meter.setCurrentText("6/8")
+    gen.key.setCurrentText("D")
+    gen.temperature.setValue(0.9)
+    gen.length.setValue(32)
+    gen.candidates.setValue(6)
+    gen.seed.setValue(2026)
+    from studio.app import genjob
+
+    genjob.GROW_EVERY = 0.05  # a tiny model samples fast: report often enough to catch it growing
+    gen.start()
+    deadline = time.monotonic() + 60
+    growing = lambda: gen.results.count() and "growing" in gen.results.item(0).text()  # noqa: E731
+    while not growing() and gen.is_running() and time.monotonic() < deadline:
+        app.processEvents()
+    path = out / "generate-panel-growing.png"  # grabbed at once, before the run ends
+    window.docks["Generate"].grab().save(str(path))
+    saved.append(path)
+    gen.job.wait(120000)
+    settle(app)
     shot(window.docks["Generate"], "generate-panel")
+    gen.open_item(gen.results.item(0))
+    shot(window, "main-generated-tune")
 
     lib = window.library
     lib.refresh()

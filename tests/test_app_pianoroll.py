@@ -268,3 +268,5 @@ def test_ruler_counts_bars_for_metered_music_and_seconds_for_performances(qtbot)
     start = np.sort(rng.uniform(0, 30, 300))
     played = scale_piece().with_notes(make_notes(rng.integers(40, 80, 300), start, start + 0.3))
     assert not PieceDocument(played).is_metered  # a 4/4 mark but onsets off any grid: a recorded performance
+    played.meta["abc"] = "X:1\nM:4/4\nK:C\n(3CDE F2 G2 A2|\n"
+    assert PieceDocument(played).is_metered  # a folk tune is written in bars, whatever a tuplet did to its onsets

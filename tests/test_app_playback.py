@@ -6,12 +6,9 @@ import time
 
 import pytest
 
-pytest.importorskip("studio.playback", reason="the playback engine is merged from another branch")
-live = pytest.importorskip("test_playback_live", reason="the playback engine's JACK fixtures are not here")
-jack_server, receiver = live.jack_server, live.receiver
-
-from apphelpers import scale_piece  # noqa: E402
-from studio.app.mainwindow import MainWindow  # noqa: E402
+from apphelpers import scale_piece
+from studio.app.mainwindow import MainWindow
+from test_playback_live import jack_server, receiver  # noqa: F401  (fixtures: JACK dummy server, MIDI receiver)
 
 
 @pytest.fixture

@@ -66,13 +66,18 @@ def test_every_action_has_a_menu_entry_and_the_conventional_keys(window):
     assert dialog is not None and dialog.table.rowCount() == len(rows)
 
 
-def test_engines_not_installed_leave_their_controls_disabled_with_a_reason(window, midi_file):
+def test_engines_not_installed_leave_their_controls_disabled_with_a_reason(window, midi_file, monkeypatch):
+    from studio.app import engines
+
     window.open_paths([midi_file])
-    for name in ("export_wav", "export_abc", "continue_here", "regenerate_selection"):
+    for name in ("export_wav", "export_abc", "continue_here", "regenerate_selection", "export_midi"):
+        assert window.actions_[name].isEnabled()
+    monkeypatch.setitem(engines.ENGINES, "generate", ("studio.no_such_engine", "Generation"))
+    window._update_actions()
+    for name in ("continue_here", "regenerate_selection"):
         act = window.actions_[name]
-        if not act.isEnabled():
-            assert "Needs" in act.toolTip()
-    assert window.actions_["export_midi"].isEnabled()
+        assert not act.isEnabled() and "Needs the generation engine" in act.toolTip()
+    assert window.actions_["export_wav"].isEnabled()
 
 
 def test_open_drop_and_export_a_midi_file(window, midi_file, tmp_path):
@@ -241,12 +246,9 @@ def test_a_clean_quit_leaves_nothing_to_recover(window, qtbot, midi_file):
     assert not project.recovery_path().exists()
 
 
-def test_roll_edits_come_back_as_abc_text_when_the_folk_writer_is_installed(window, qtbot):
-    from studio.app import engines
+def test_roll_edits_come_back_as_abc_text(window, qtbot):
+    from studio.codecs.folk import piece_to_abc as writer
 
-    writer = engines.engine("piece_to_abc")
-    if not writer:
-        pytest.skip(writer.tooltip)
     window.open_paths([EXAMPLE_ABC])
     window.tabs.setCurrentIndex(0)
     tab = window.current_tab()

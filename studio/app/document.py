@@ -76,7 +76,8 @@ class PieceDocument(QObject):
     def is_metered(self) -> bool:
         """Bars and beats in the ruler, or seconds? A piece is metered when it has a time signature and its
         onsets mostly sit on a 1/16 or triplet grid of its tempo map. A recorded performance (Maestro files
-        carry a default 4/4 at 120 BPM) has onsets anywhere, so it gets seconds."""
+        carry a default 4/4 at 120 BPM) has onsets anywhere, so it gets seconds. A folk tune (ABC) is written
+        in bars, even when a tuplet has pushed its onsets off the grid."""
         key = (id(self.piece.notes), id(self.piece.time_signatures), id(self.piece.tempos))
         if self._metered[0] != key:
             self._metered = (key, self._onsets_on_grid())
@@ -85,6 +86,8 @@ class PieceDocument(QObject):
     def _onsets_on_grid(self) -> bool:
         if len(self.piece.time_signatures) == 0:
             return False
+        if "abc" in self.piece.meta:
+            return True
         starts = self.notes["start"]
         if len(starts) == 0:
             return True

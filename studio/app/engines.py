@@ -24,8 +24,9 @@ ENGINES: dict[str, tuple[str, str]] = {
     # make_config(preset, **overrides) -> TrainConfig (.to_dict()); PRESETS: name -> overrides
     "make_config": ("studio.training", "make_config"),
     "train_presets": ("studio.training", "PRESETS"),
-    # generate(model_dir, settings: dict, progress=callable(dict), stop=threading.Event) -> list[(Piece, dict)]
-    "generate": ("studio.generation", "generate"),
+    # Generation(model, n, Settings, primer=piece): steps(), piece(i), stop(), candidates() (streaming);
+    # studio.generation.edit continue_piece/regenerate; driven by studio.app.genjob.run_generation
+    "generate": ("studio.generation", "Generation"),
     # load_model(dir) -> model (whose .codec has the vocabulary for meter/mode menus)
     "load_model": ("studio.nn", "load_model"),
     # Player(on_state=, on_message=): set_piece, seek, set_loop(start, end), play, pause, stop, panic, close;

@@ -1,15 +1,18 @@
 """The generation panel: model, temperature, top-p/top-k, candidates, length, seed, and for folk models
-meter/mode (from the model's own vocabulary) and a typed start of a tune; for performance models a primer.
+meter/mode (from the model's own vocabulary), key and a typed start of a tune; for performance models a
+primer (the current piece, the selection or a MIDI file).
 
-Generation runs in a background `Job` calling the engine's `generate(model_dir, settings, progress=...,
-stop=...)`. The engine reports each finished candidate as a progress event `{"candidate": (piece, info)}`
-(and `{"fraction": x}` for the bar), so candidates appear as they are produced; each one is listed with the
-settings that made it and opens in the editor with a double-click.
+Generation runs in a background `Job` around `genjob.run_generation`, which samples with the engine's
+streaming API: the candidates are listed at once and grow as they are sampled, each with the seed and
+settings that made it; Cancel ends them where they are. A candidate opens in the editor with one click
+(its provenance kept in the document); candidates of "Continue from here" and "Regenerate selection" can
+also replace the piece they came from, as one undoable edit.
 """
 from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -17,36 +20,66 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from ..codecs.folk.vocab import MODE_NAMES
 from ..music.piece import Piece
 from . import engines
+from .genjob import run_generation
 from .widgets import button_row, fill_combo, select_data
 from .workers import Job
 
 TEMPERATURE_TIP = ("How adventurous the model is. 1.0 samples the model as trained; lower (0.5) is more "
                    "cautious and repetitive; higher (1.5–2) is wilder and makes more mistakes.")
 PRIMERS = ("None", "Current piece", "Current selection", "MIDI file…")
+KEYS = ("C", "G", "D", "A", "E", "B", "F#", "F", "Bb", "Eb", "Ab")
+DEFAULT_LENGTH = {"bars": 16, "seconds": 30}
+ROLE = Qt.ItemDataRole.UserRole
+
+
+def model_card(model_dir: str) -> dict:
+    """The model's model.json (read as JSON: the window need not load the weights to build its menus)."""
+    try:
+        card = json.loads((Path(model_dir) / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return card if isinstance(card, dict) else {}
 
 
 def model_vocabulary(model_dir: str) -> list[str]:
-    """The model's token names, read from its model.json (codec config holds the vocab)."""
-    try:
-        info = json.loads((Path(model_dir) / "model.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    codec = info.get("codec") or {}
-    return [str(t) for t in codec.get("vocab", [])]
+    """The model's token names (its codec config holds the vocabulary)."""
+    return [str(t) for t in (model_card(model_dir).get("codec") or {}).get("vocab", [])]
 
 
 def model_codec_name(model_dir: str) -> str:
-    try:
-        info = json.loads((Path(model_dir) / "model.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    return str((info.get("codec") or {}).get("codec", ""))
+    return str((model_card(model_dir).get("codec") or {}).get("codec", ""))
+
+
+def mode_label(token: str) -> str:
+    """"K:Cdor" -> "dorian" (the folk vocabulary writes modes on C)."""
+    short = token.removeprefix("K:C")
+    return MODE_NAMES.get(short, short)
+
+
+def candidate_label(number: int, piece: Piece, info: dict, growing: bool = False) -> str:
+    s = info.get("settings", {})
+    ended = "growing…" if growing else {"stopped": "cancelled", "end": "", "length": ""}.get(info.get("ended"), "")
+    parts = [f"#{number}", f"seed {info.get('seed', '?')}", f"T={s.get('temperature', 1.0):g}"]
+    if s.get("top_k"):
+        parts.append(f"k={s['top_k']}")
+    if s.get("top_p", 1.0) < 1:
+        parts.append(f"p={s['top_p']:g}")
+    abc = piece.meta.get("abc", "")
+    header = [m.group(1).strip() for m in re.finditer(r"^[MK]:(.*)$", abc, re.M)][:2]  # folk: meter and key
+    parts.append(" ".join(header + [f"{len(piece.notes)} notes, {piece.duration:.1f} s"]))
+    if info.get("op", "generate") != "generate":
+        span = info.get("span", {})
+        end = "end" if span.get("to") is None else f"{span['to']:g}"
+        parts.append(f"{info['op']} {span.get('from'):g}–{end} {span.get('unit', '')}".strip())
+    return "  ".join(parts + ([ended] if ended else []))
 
 
 class GeneratePanel(QWidget):
-    candidateOpened = Signal(object, dict)  # Piece, provenance
+    candidateOpened = Signal(object, dict)  # Piece, provenance: open in a new tab
+    candidateApplied = Signal(object, object, dict)  # target document, Piece, provenance: replace in place
     error = Signal(str)
 
     def __init__(self, parent=None):
@@ -54,24 +87,31 @@ class GeneratePanel(QWidget):
         self.job: Job | None = None
         self.primer_provider = None  # set by the window: callable(kind) -> Piece | None for current piece/selection
         self.primer_file = ""
+        self.edit_target = None  # the document a continue/regenerate came from
         self.model = QComboBox()
-        self.temperature = QDoubleSpinBox(minimum=0.01, maximum=10.0, singleStep=0.05, decimals=2, value=1.0)
+        self.temperature = QDoubleSpinBox(minimum=0.0, maximum=10.0, singleStep=0.05, decimals=2, value=1.0)
         self.temperature.setToolTip(TEMPERATURE_TIP)
-        self.top_p = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2, value=1.0)
+        self.top_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, decimals=2, value=1.0)
         self.top_p.setToolTip("Nucleus sampling: keep the most likely tokens whose probabilities add up to this "
                               "(1.0 = off)")
         self.top_k = QSpinBox(minimum=0, maximum=10000, value=0)
         self.top_k.setToolTip("Sample only among the k most likely tokens (0 = off)")
         self.candidates = QSpinBox(minimum=1, maximum=64, value=4)
-        self.length = QDoubleSpinBox(minimum=1, maximum=100000, decimals=0, value=16)
-        self.length_unit = QComboBox()
-        self.length_unit.addItems(["bars", "seconds"])
+        self.length = QDoubleSpinBox(minimum=1, maximum=100000, decimals=0, value=DEFAULT_LENGTH["bars"])
+        self.length_unit = QLabel("bars")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.seed.setValue(random.randrange(2**31))
-        self.seed.setToolTip("The same model, settings and seed give the same result; change it for another")
+        self.seed.setToolTip("Candidate i uses seed + i. The same model, settings and seed give the same "
+                             "result; change it for others")
         self.new_seed = QPushButton("New seed")
         self.meter = QComboBox()
         self.mode = QComboBox()
+        self.key = QComboBox()
+        self.key.addItem("(C, as trained)", "")
+        for k in KEYS:
+            self.key.addItem(k, k)
+        self.key.setToolTip("The key the tune is written in (the model writes every tune on C); typed start "
+                            "notes are read in it")
         self.abc_start = QLineEdit()
         self.abc_start.setPlaceholderText("optional start of the tune, e.g. |: d2B c2A |")
         self.primer = QComboBox()
@@ -85,34 +125,37 @@ class GeneratePanel(QWidget):
         form.addRow("Top-k", self.top_k)
         form.addRow("Candidates", self.candidates)
         length = QHBoxLayout()
-        length.addWidget(self.length)
+        length.addWidget(self.length, 1)
         length.addWidget(self.length_unit)
         form.addRow("Length", length)
         seed = QHBoxLayout()
         seed.addWidget(self.seed, 1)
         seed.addWidget(self.new_seed)
         form.addRow("Seed", seed)
-        self.folk_rows = (QLabel("Meter"), QLabel("Mode"), QLabel("Start (ABC)"))
-        form.addRow(self.folk_rows[0], self.meter)
-        form.addRow(self.folk_rows[1], self.mode)
-        form.addRow(self.folk_rows[2], self.abc_start)
+        self.folk_rows = (QLabel("Meter"), QLabel("Mode"), QLabel("Key"), QLabel("Start (ABC)"))
+        for label, widget in zip(self.folk_rows, (self.meter, self.mode, self.key, self.abc_start)):
+            form.addRow(label, widget)
         self.primer_label = QLabel("Primer")
         form.addRow(self.primer_label, self.primer)
         self.form = form
         self.generate_button = QPushButton("Generate")
         self.cancel_button = QPushButton("Cancel")
-        buttons = button_row(self.generate_button, self.cancel_button)
         self.progress = QProgressBar()
         self.results = QListWidget()
-        self.results.setToolTip("Double-click a candidate to open it in the editor")
+        self.results.setToolTip("Click a candidate to open it in the editor (a continuation or regeneration goes "
+                                "into its piece, undoably); hover for its settings")
+        self.open_button = QPushButton("Open in editor")
+        self.apply_button = QPushButton("Replace in piece")
+        self.apply_button.setToolTip("Put this continuation/regeneration into the piece it came from (undoable)")
         self.status = QLabel()
         self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addLayout(buttons)
+        layout.addLayout(button_row(self.generate_button, self.cancel_button))
         layout.addWidget(self.progress)
         layout.addWidget(QLabel("Candidates"))
         layout.addWidget(self.results, 1)
+        layout.addLayout(button_row(self.open_button, self.apply_button))
         layout.addWidget(self.status)
 
         self.new_seed.clicked.connect(lambda: self.seed.setValue(random.randrange(2**31)))
@@ -120,7 +163,10 @@ class GeneratePanel(QWidget):
         self.primer.activated.connect(self._primer_chosen)
         self.generate_button.clicked.connect(lambda: self.start())
         self.cancel_button.clicked.connect(self.cancel)
-        self.results.itemDoubleClicked.connect(self.open_item)
+        self.results.itemClicked.connect(self._clicked)
+        self.results.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.open_button.clicked.connect(lambda: self.results.currentItem() and self.open_item(self.results.currentItem()))
+        self.apply_button.clicked.connect(lambda: self.results.currentItem() and self.apply_item(self.results.currentItem()))
         self._model_changed()
 
     # ----------------------------------------------------------------- models and controls
@@ -130,119 +176,192 @@ class GeneratePanel(QWidget):
         self._model_changed()
 
     def choose_model(self, path: str) -> None:
-        select_data(self.model, path)
+        select_data(self.model, str(path))
+
+    @property
+    def is_folk(self) -> bool:
+        path = self.model.currentData() or ""
+        return model_codec_name(path) == "folk" if path else False
 
     def _model_changed(self) -> None:
-        """Folk models get meter/mode menus from their vocabulary; performance models a primer."""
+        """Folk models get meter/mode menus from their own vocabulary and a length in bars; performance
+        models a primer and a length in seconds."""
         path = self.model.currentData() or ""
         vocab = model_vocabulary(path) if path else []
-        meters = [t for t in vocab if t.startswith("M:")]  # the vocabulary's own order
-        modes = [t for t in vocab if t.startswith("K:")]
-        folk = bool(meters or modes) or model_codec_name(path) == "folk"
-        for box, items in ((self.meter, meters), (self.mode, modes)):
+        folk = self.is_folk
+        for box, tokens, label in ((self.meter, [t for t in vocab if t.startswith("M:")], lambda t: t[2:]),
+                                   (self.mode, [t for t in vocab if t.startswith("K:")], mode_label)):
             box.clear()
             box.addItem("(model chooses)", "")
-            for t in items:
-                box.addItem(t, t)
-        for w in (*self.folk_rows, self.meter, self.mode, self.abc_start):
-            w.setVisible(folk or not path)
+            for t in tokens:  # the vocabulary's own order
+                box.addItem(label(t), t)
+        for w in (*self.folk_rows, self.meter, self.mode, self.key, self.abc_start):
+            w.setVisible(folk)
         for w in (self.primer_label, self.primer):
-            w.setVisible(not folk)
+            w.setVisible(bool(path) and not folk)
+        unit = "bars" if folk else "seconds"
+        if self.length_unit.text() != unit:
+            self.length_unit.setText(unit)
+            self.length.setValue(DEFAULT_LENGTH[unit])
         self._update_buttons()
 
     def _primer_chosen(self, index: int) -> None:
         if PRIMERS[index] == "MIDI file…":
             path, _ = QFileDialog.getOpenFileName(self, "Primer MIDI file", "", "MIDI files (*.mid *.midi)")
-            self.primer_file = path
-            if not path:
-                self.primer.setCurrentIndex(0)
+            self.set_primer_file(path)
+
+    def set_primer_file(self, path: str) -> None:
+        self.primer_file = path
+        self.primer.setCurrentText("MIDI file…" if path else "None")
+        self.primer.setToolTip(f"Continues {Path(path).name}" if path else "Notes the performance model continues from")
 
     def primer_piece(self) -> Piece | None:
         kind = self.primer.currentText()
-        if kind == "None" or not self.primer.isVisible():
+        if kind == "None" or self.is_folk:
             return None
         if kind == "MIDI file…":
             return Piece.read(self.primer_file) if self.primer_file else None
         return self.primer_provider(kind) if self.primer_provider else None
 
     def settings(self) -> dict:
-        unit = self.length_unit.currentText()
-        return {
-            "temperature": self.temperature.value(), "top_p": self.top_p.value(), "top_k": self.top_k.value(),
-            "candidates": self.candidates.value(), "length": {unit: self.length.value()},
-            "seed": self.seed.value(), "meter": self.meter.currentData() or None,
-            "mode": self.mode.currentData() or None, "abc_start": self.abc_start.text().strip() or None,
-        }
+        """The panel's controls as the engine's `Settings` fields (only those that apply to the model)."""
+        s = {"temperature": self.temperature.value(), "top_k": self.top_k.value(), "top_p": self.top_p.value(),
+             "seed": self.seed.value()}
+        if self.is_folk:
+            s["bars"] = int(self.length.value())
+            for name, value in (("meter", self.meter.currentData()), ("mode", self.mode.currentData()),
+                                ("key", self.key.currentData()), ("start", self.abc_start.text().strip())):
+                if value:
+                    s[name] = value
+        else:
+            s["seconds"] = float(self.length.value())
+        return s
 
     # ----------------------------------------------------------------- running
     def is_running(self) -> bool:
         return self.job is not None and self.job.is_running()
 
-    def start(self, primer: Piece | None = None, extra: dict | None = None, generate_fn=None) -> None:
-        """Generate with the panel's settings; `primer`/`extra` come from "Continue from here" and
-        "Regenerate selection"."""
-        fn = generate_fn or engines.engine("generate")
-        if not fn:
-            self.status.setText(fn.tooltip)
-            return
+    def start(self) -> bool:
+        """Generate new pieces with the panel's settings (and primer)."""
+        try:
+            primer = self.primer_piece()
+        except Exception as exc:  # a bad primer file is reported, not fatal
+            self.error.emit(f"Cannot use the primer: {exc.message() if hasattr(exc, 'message') else exc}")
+            return False
+        request = {"op": "generate", "primer": primer}
+        if primer is not None:
+            request["primer_label"] = Path(self.primer_file).name if self.primer.currentText() == "MIDI file…" \
+                else self.primer.currentText().lower()
+        return self._run(request)
+
+    def start_edit(self, op: str, piece: Piece, start: float, end: float | None = None, target=None) -> bool:
+        """"continue" from `start`, or "regenerate" `start`..`end` (seconds, or bars for folk models) of
+        `piece`; `target` is the document the candidates may replace."""
+        if self._run({"op": op, "piece": piece, "start": start, "end": end}):
+            self.edit_target = target
+            return True
+        return False
+
+    def _run(self, request: dict) -> bool:
+        ready = engines.engine("generate")
+        if not ready:
+            self.status.setText(ready.tooltip)
+            return False
         model = self.model.currentData()
         if not model or self.is_running():
-            self.status.setText("" if model else "Pick a model first (train one, or pick one in the Library).")
-            return
+            self.status.setText("A generation is running; cancel it first." if model else
+                                "Pick a model first (train one, or pick one in the Library).")
+            return False
         settings = self.settings()
-        try:
-            settings["primer"] = primer if primer is not None else self.primer_piece()
-        except Exception as exc:  # a bad primer file is reported, not fatal
-            self.error.emit(f"Cannot use the primer: {exc}")
-            return
-        settings.update(extra or {})
+        if request["op"] != "generate":  # an edit keeps the piece's own meter, mode and key
+            settings = {k: v for k, v in settings.items() if k not in ("meter", "mode", "key", "start")}
+        request.update(n=self.candidates.value(), settings=settings)
+        self.edit_target = None
         self.results.clear()
         self.progress.setValue(0)
-        self.job = Job(fn, model, settings, parent=self)
+        self.job = Job(run_generation, model, request, parent=self)
         self.job.progress.connect(self.on_progress)
         self.job.finished.connect(self.on_finished)
-        self.job.failed.connect(lambda m: self.error.emit(f"Generation failed: {m}"))
+        self.job.failed.connect(self._failed)
         self.job.done.connect(self._update_buttons)
         self.job.start()
-        self.status.setText("Generating…")
+        self.status.setText("Generating…" if request["op"] == "generate" else
+                            f"{'Continuing' if request['op'] == 'continue' else 'Regenerating'} the piece…")
         self._update_buttons()
+        return True
 
     def cancel(self) -> None:
-        if self.job is not None:
+        if self.is_running():
             self.job.stop()
-            self.status.setText("Cancelling…")
+            self.status.setText("Cancelling… (candidates keep what they have so far)")
+
+    def _failed(self, message: str) -> None:
+        self.status.setText("Generation failed.")
+        self.error.emit(f"Generation failed: {message}")
 
     def on_progress(self, event: dict) -> None:
         if "fraction" in event:
             self.progress.setValue(int(100 * float(event["fraction"])))
+        for index, (piece, info) in event.get("growing", {}).items():
+            self.show_candidate(index, piece, info, growing=True)
         if "candidate" in event:
-            self.add_candidate(*event["candidate"])
+            self.show_candidate(*event["candidate"])
 
     def on_finished(self, result) -> None:
-        for piece, info in result or []:
-            if not any(self.results.item(i).data(Qt.ItemDataRole.UserRole)[0] is piece for i in range(self.results.count())):
-                self.add_candidate(piece, info)
+        for index, (piece, info) in enumerate(result or []):
+            self.show_candidate(index, piece, info)
         self.progress.setValue(100)
-        self.status.setText(f"{self.results.count()} candidate(s). Double-click one to open it.")
+        stopped = any(info.get("ended") == "stopped" for _p, info in result or [])
+        self.status.setText(f"{len(result or [])} candidate(s){' (cancelled)' if stopped else ''}. "
+                            "Click one to open it in the editor.")
 
-    def add_candidate(self, piece: Piece, info: dict) -> None:
-        info = dict(info)
-        info.setdefault("model", self.model.currentData())
-        s = {k: v for k, v in info.items() if k != "primer"}
-        label = (f"#{self.results.count() + 1}  seed {s.get('seed', '?')}  T={s.get('temperature', '?')}  "
-                 f"{len(piece.notes)} notes, {piece.duration:.1f} s")
-        item = QListWidgetItem(label)
-        item.setToolTip(json.dumps(s, default=str, indent=1))
-        item.setData(Qt.ItemDataRole.UserRole, (piece, s))
-        self.results.addItem(item)
+    def show_candidate(self, index: int, piece: Piece, info: dict, growing: bool = False) -> None:
+        """Add candidate `index` or update it in place (it grows while it is sampled)."""
+        while self.results.count() <= index:
+            self.results.addItem(QListWidgetItem(""))
+        item = self.results.item(index)
+        item.setText(candidate_label(index + 1, piece, info, growing))
+        item.setToolTip(json.dumps(info, default=str, indent=1))
+        item.setData(ROLE, (piece, info, growing))
+
+    def candidate(self, index: int) -> tuple[Piece, dict]:
+        piece, info, _growing = self.results.item(index).data(ROLE)
+        return piece, info
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        if self.edit_target is not None:
+            self.apply_item(item)
+        else:
+            self.open_item(item)
 
     def open_item(self, item: QListWidgetItem) -> None:
-        piece, info = item.data(Qt.ItemDataRole.UserRole)
-        self.candidateOpened.emit(piece.copy(), {"generated": info})
+        data = item.data(ROLE)
+        if data is None or data[2]:
+            self.status.setText("This candidate is still growing; it opens once it is finished.")
+            return
+        piece, info, _ = data
+        piece = piece.copy()
+        if not piece.title:  # named for what made it, in the tab and the ABC text
+            piece.title = f"{info.get('model_name', 'model')} #{info.get('candidate', '')} seed {info.get('seed')}"
+            if "abc" in piece.meta:
+                piece.meta["abc"] = re.sub(r"^T:.*$", lambda _m: f"T:{piece.title}", piece.meta["abc"], count=1,
+                                           flags=re.M)
+        self.candidateOpened.emit(piece, {"generated": info})
+
+    def apply_item(self, item: QListWidgetItem) -> None:
+        data = item.data(ROLE)
+        if data is None or data[2] or self.edit_target is None:
+            return
+        piece, info, _ = data
+        self.candidateApplied.emit(self.edit_target, piece.copy(), info)
 
     def _update_buttons(self) -> None:
-        fn = engines.engine("generate")
+        ready = engines.engine("generate")
         running = self.is_running()
-        self.generate_button.setEnabled(bool(fn) and not running)
-        self.generate_button.setToolTip("Sample new pieces from the model" if fn else fn.tooltip)
+        self.generate_button.setEnabled(bool(ready) and not running and bool(self.model.currentData()))
+        self.generate_button.setToolTip("Sample new pieces from the model" if ready else ready.tooltip)
         self.cancel_button.setEnabled(running)
+        item = self.results.currentItem()
+        done = item is not None and item.data(ROLE) is not None and not item.data(ROLE)[2]
+        self.open_button.setEnabled(done)
+        self.apply_button.setEnabled(done and self.edit_target is not None)

@@ -21,6 +21,7 @@ from .abcview import AbcView
 from .actions import ShortcutsDialog, build_actions
 from .document import PieceDocument
 from .generate import GeneratePanel
+from .genjob import bar_at, tune_bars
 from .library import LibraryPanel, run_import
 from .pianoroll import PianoRoll
 from .train import TrainPanel
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.train_panel.error.connect(self.show_error)
         self.generate_panel.error.connect(self.show_error)
         self.generate_panel.candidateOpened.connect(lambda piece, prov: self.add_piece(piece, "", prov))
+        self.generate_panel.candidateApplied.connect(self._apply_candidate)
         self.refresh_library()
 
     def refresh_library(self) -> None:
@@ -149,8 +151,11 @@ class MainWindow(QMainWindow):
         if tab is None:
             return None
         doc = tab.document
-        if kind == "Current selection":
-            return doc.piece.with_notes(doc.notes[doc.selected]) if doc.selected.any() else None
+        if kind == "Current selection":  # the selected notes alone, from the first one's onset
+            if not doc.selected.any():
+                return None
+            chosen = doc.piece.with_notes(doc.notes[doc.selected])
+            return chosen.shift(-float(chosen.notes["start"].min()))
         return doc.piece.copy()
 
     def import_into_library(self, name: str, sources: list) -> None:
@@ -531,25 +536,58 @@ class MainWindow(QMainWindow):
         self._roll_call("nudge_selection", 1, True)
 
     def on_continue_here(self) -> None:
-        """Generate a continuation of the current piece from the playhead (the notes before it prime)."""
+        """Continue the current piece from the playhead (from its end when the playhead is at the start);
+        the music before the point is what the model continues."""
         tab = self.current_tab()
-        if tab:
-            at = tab.roll.view.playhead
-            self.generate_panel.start(primer=tab.document.piece.slice(0.0, at, shift=False) if at > 0 else
-                                      tab.document.piece.copy(), extra={"continue_from": at})
-            self.docks["Generate"].raise_()
+        if tab is None:
+            return
+        piece, at = tab.document.piece, tab.roll.view.playhead
+        if not 0 < at < piece.duration:
+            at = piece.duration
+        self._edit_with_model(tab, "continue", at, None)
 
     def on_regenerate_selection(self) -> None:
-        """Generate new notes for the time span of the selection, primed by what comes before it."""
+        """Replace the time span of the selection with new material that joins the music around it."""
         tab = self.current_tab()
         if tab is None or not tab.document.selected.any():
             self.message("Select the notes to regenerate first")
             return
         sel = tab.document.notes[tab.document.selected]
-        span = (float(sel["start"].min()), float(sel["end"].max()))
-        self.generate_panel.start(primer=tab.document.piece.slice(0.0, span[0], shift=False),
-                                  extra={"regenerate": span, "length": {"seconds": span[1] - span[0]}})
-        self.docks["Generate"].raise_()
+        self._edit_with_model(tab, "regenerate", float(sel["start"].min()), float(sel["end"].max()))
+
+    def _edit_with_model(self, tab: EditorTab, op: str, start: float, end: float | None) -> None:
+        """Hand the edit to the Generate panel's model: seconds for performance models, the tune's written
+        bars for folk models (the span's first and last bar, inclusive)."""
+        panel = self.generate_panel
+        if not panel.model.currentData():
+            self.show_error("Pick a model in the Generate panel first (train one, or use one from the Library).")
+            return
+        piece = tab.document.piece.copy()
+        if panel.is_folk:
+            if "abc" not in piece.meta:
+                self.show_error("This piece is not a folk tune; pick a performance model to continue or "
+                                "regenerate it.")
+                return
+            bars = tune_bars(piece)
+            first = bar_at(piece, start, bars)
+            start, end = first, None if end is None else max(first, bar_at(piece, end - 1e-6, bars))
+        if panel.start_edit(op, piece, start, end, target=tab.document):
+            self.docks["Generate"].raise_()
+
+    def _apply_candidate(self, doc: PieceDocument, piece: Piece, info: dict) -> None:
+        """A continuation/regeneration replaces the piece it came from (one undo step)."""
+        tab = next((t for t in self.editor_tabs() if t.document is doc), None)
+        if tab is None:  # the piece was closed meanwhile: open the result instead
+            self.add_piece(piece, "", {"generated": info})
+            return
+        if "abc" not in doc.piece.meta:
+            piece.meta.pop("abc", None)
+        piece.title = doc.piece.title
+        doc.replace_piece("Continue from here" if info.get("op") == "continue" else "Regenerate selection", piece)
+        doc.provenance.setdefault("edits", []).append(info)
+        self.tabs.setCurrentWidget(tab)
+        self.message(f"{doc.title}: candidate {info.get('candidate')} (seed {info.get('seed')}) put in; "
+                     "Undo takes it back")
 
     # ----------------------------------------------------------------- View and Transport
     def on_zoom_in(self) -> None:
