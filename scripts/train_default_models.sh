@@ -15,8 +15,8 @@ PY=${PYTHON:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
 export STUDIO_HOME=${STUDIO_HOME:-$PWD/runs/studio-home}
 MAESTRO=${MAESTRO:-../shared/corpora/maestro-samples}
-FOLK_STEPS=${FOLK_STEPS:-1200}
-PERF_STEPS=${PERF_STEPS:-500}
+FOLK_STEPS=${FOLK_STEPS:-4000}
+PERF_STEPS=${PERF_STEPS:-2000}
 WHICH=${1:-all}
 studio() { "$PY" -m studio "$@"; }
 
