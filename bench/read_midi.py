@@ -3,23 +3,14 @@
     python bench/read_midi.py [FILES...]     # default: the shared Maestro samples
 """
 import sys
-import time
 from pathlib import Path
 
 import pretty_midi
 
+from encode_performance import best_time  # bench/ is on sys.path when a bench script runs
 from studio.music import Piece
 
 DEFAULT = sorted((Path(__file__).resolve().parents[2] / "shared" / "corpora" / "maestro-samples").glob("*.mid"))
-
-
-def best_of(fn, reps=5) -> float:
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
@@ -27,8 +18,8 @@ def main() -> None:
     if not files:
         sys.exit("no MIDI files given and no shared Maestro samples found")
     notes = sum(len(Piece.read(f).notes) for f in files)
-    ours = best_of(lambda: [Piece.read(f) for f in files])
-    pm = best_of(lambda: [pretty_midi.PrettyMIDI(str(f)) for f in files], reps=2)
+    ours = best_time(lambda: [Piece.read(f) for f in files], 5)
+    pm = best_time(lambda: [pretty_midi.PrettyMIDI(str(f)) for f in files], 2)
     print(f"{len(files)} files, {notes} notes")
     print(f"Piece.read   {ours * 1e3:8.1f} ms  {notes / ours:12,.0f} notes/s")
     print(f"pretty_midi  {pm * 1e3:8.1f} ms  {notes / pm:12,.0f} notes/s   (Piece.read is {pm / ours:.1f}x faster)")
