@@ -16,7 +16,7 @@ PY=${PYTHON:-.venv/bin/python}
 export STUDIO_HOME=${STUDIO_HOME:-$PWD/runs/studio-home}
 MAESTRO=${MAESTRO:-../shared/corpora/maestro-samples}
 FOLK_STEPS=${FOLK_STEPS:-4000}
-PERF_STEPS=${PERF_STEPS:-2000}
+PERF_STEPS=${PERF_STEPS:-1200}
 WHICH=${1:-all}
 studio() { "$PY" -m studio "$@"; }
 
