@@ -57,17 +57,25 @@ class Job(QObject):
         self.runner.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.runner.failed.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.thread.finished.connect(self.done)
+        self._active = False
+        self.done.connect(self._ended)
 
     def start(self) -> "Job":
+        self._active = True
         self.thread.start()
         return self
+
+    def _ended(self) -> None:
+        self._active = False
 
     def stop(self) -> None:
         """Ask the job to stop at its next check (it saves what it has, e.g. a checkpoint)."""
         self.stop_flag.set()
 
     def is_running(self) -> bool:
-        return self.thread.isRunning()
+        """Until `done` reached the GUI thread: its `finished` result has been handled by then (queued
+        signals arrive in order), so a caller that waits for this never sees a half-delivered job."""
+        return self._active or self.thread.isRunning()
 
     def wait(self, ms: int = 30000) -> bool:
         return self.thread.wait(ms)

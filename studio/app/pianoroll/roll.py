@@ -2,6 +2,8 @@
 plus the edit operations the Edit menu calls (each one undo step)."""
 from __future__ import annotations
 
+import atexit
+
 import numpy as np
 from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal
 from PySide6.QtGui import QActionGroup, QGuiApplication
@@ -194,6 +196,7 @@ class PianoRoll(QWidget):
         data.setData(CLIP_MIME, QByteArray(clip.tobytes()))
         data.setText(f"{len(clip)} notes from Studio")
         QGuiApplication.clipboard().setMimeData(data)
+        _release_clipboard_at_exit()
         self.message.emit(f"Copied {len(clip)} note(s)")
         return True
 
@@ -220,3 +223,26 @@ class PianoRoll(QWidget):
 
     def scroll_to(self, seconds: float) -> None:
         self.view._set_h(int(x_of(seconds) * self.view.sx))
+
+
+_release_registered = False
+
+
+def _release_clipboard_at_exit() -> None:
+    """The clipboard owns the QMimeData we gave it, and Qt deletes it in an exit handler that runs after
+    Python has shut down; its Python wrapper then crashes the process (a segfault on quit). Clearing our
+    own clipboard data while Python is still alive avoids that."""
+    global _release_registered
+    if _release_registered:
+        return
+    _release_registered = True
+
+    def release() -> None:
+        app = QGuiApplication.instance()
+        if app is None:
+            return
+        data = app.clipboard().mimeData()
+        if data is not None and data.hasFormat(CLIP_MIME):  # only our notes, never another program's text
+            app.clipboard().clear()
+
+    atexit.register(release)
