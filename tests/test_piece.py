@@ -70,3 +70,14 @@ def test_summary_has_the_keys_scripts_rely_on():
     for key in ("notes", "duration_seconds", "tempos", "time_signatures", "key", "title", "pedal_events"):
         assert key in s
     assert s["notes"] == 4 and s["duration_seconds"] == 2.0
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    scale_piece().write_midi(tmp_path / "s.mid")
+    mode = stat.S_IMODE(os.stat(tmp_path / "s.mid").st_mode)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert mode == 0o666 & ~mask
