@@ -206,8 +206,7 @@ def balance_repeats(items: list, warn) -> list:
             open_at = len(out)
             out.append(item)
         elif item == ":|":
-            if open_at is None:
-                warn("a repeat end :| had no start: added |:")
+            if open_at is None:  # standard ABC: repeat from the start or the last :| (written out here)
                 out.insert(section_start, "|:")
             out.append(item)
             open_at, in_first = None, False
