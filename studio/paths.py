@@ -46,11 +46,7 @@ def shipped(kind: str) -> Traversable:
         beside = Path(__file__).resolve().parent.parent / kind
         if not (beside / "__init__.py").exists():
             raise
-        return _as_traversable(beside)
-
-
-def _as_traversable(path: Path) -> Traversable:
-    return path  # pathlib.Path implements the Traversable protocol
+        return beside  # a pathlib.Path is a Traversable
 
 
 def shipped_path(kind: str, *parts: str) -> Path:

@@ -333,11 +333,13 @@ def piece_to_midifile(piece: Piece, ticks_per_quarter: int | None = None, midi_f
     tpq = int(ticks_per_quarter or piece.meta.get("ticks_per_quarter") or DEFAULT_TICKS_PER_QUARTER)
     tempos = np.sort(piece.tempos, order="time")
     mspq = np.rint(60e6 / tempos["qpm"]).astype(np.int64)
-    # Tempo change ticks, each measured with the tempo before it.
+    # Tempo change ticks, each measured with the tempo before it (one pass: files can carry long tempo maps).
     tempo_ticks = np.zeros(len(tempos), dtype=np.int64)
+    seconds = 0.0
     for i in range(1, len(tempos)):
-        seg = TickClock(tempo_ticks[:i], mspq[:i], tpq)
-        tempo_ticks[i] = seg.to_ticks(tempos["time"][i])
+        ticks_per_second = 1e6 * tpq / mspq[i - 1]
+        tempo_ticks[i] = np.rint(tempo_ticks[i - 1] + (tempos["time"][i] - seconds) * ticks_per_second)
+        seconds += (tempo_ticks[i] - tempo_ticks[i - 1]) / ticks_per_second
     clock = TickClock(tempo_ticks, mspq, tpq)
 
     conductor: list[tuple[int, int, mido.Message | mido.MetaMessage]] = []
