@@ -68,6 +68,9 @@ def _sampling_options(p) -> None:
     p.add_argument("--max-tokens", type=int, help="most tokens sampled per candidate")
     p.add_argument("--seconds", type=float, help="performance: seconds of new music (default 30)")
     p.add_argument("--seed", type=int, default=1, help="candidate i uses seed + i (default 1)")
+    p.add_argument("--no-guard", dest="guard", action="store_false",
+                   help="folk: sample the model's raw choices (by default every bar is kept to the meter and "
+                        "chords, tuplets and repeats well-formed)")
 
 
 def _histogram(text: str) -> list[float]:
@@ -84,7 +87,7 @@ def _settings(args):
     from ..generation import Settings
 
     names = ("temperature", "top_k", "top_p", "max_tokens", "seconds", "seed", "bars", "meter", "mode", "start",
-             "key", "primer_seconds", "note_density", "pitch_histogram")
+             "key", "primer_seconds", "note_density", "pitch_histogram", "guard")
     return Settings(**{k: getattr(args, k) for k in names if getattr(args, k, None) is not None})
 
 

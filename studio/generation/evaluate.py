@@ -2,7 +2,8 @@
 tokens recorded in `generation.json`).
 
 Folk: the share of tunes whose tokens were valid as sampled (no repair needed), the share of bars whose
-length fits the meter, the repeat structure (AABB ...), pitch range, and copying: the longest run of tokens a
+length fits the meter, the share of playable tunes (valid, and every bar in time by `BarRule`: full, or a
+pickup and the section-closing bar that completes it), the repeat structure (AABB ...), pitch range, and copying: the longest run of tokens a
 tune shares with any training tune (rolling hashes over the corpus, so even 20,000 tunes take seconds).
 Performance: notes per second, polyphony, pitch range, velocity spread, longest note, and the share of notes
 the decoder had to close because the model never ended them.
@@ -53,13 +54,15 @@ def _codec(record: dict):
 
 # ---------------------------------------------------------------------------------------------- folk
 def folk_report(codec, tunes: list[np.ndarray]) -> dict:
+    from ..codecs.folk.guard import bad_bars
     from ..codecs.folk.melody import is_event, timeline
     from ..codecs.folk.vocab import BARS
 
-    valid, bars_ok, bars_all, ranges, forms = 0, 0, 0, [], Counter()
+    valid, playable, bars_ok, bars_all, ranges, forms = 0, 0, 0, 0, [], Counter()
     for ids in tunes:
         meter, mode, items, warnings = codec.decode_tune(ids)
         valid += not warnings
+        playable += not warnings and not bad_bars(items, meter)
         lengths = iter(length for _, _, length in timeline(items, meter))
         bar_length, full = F(0), F(8 * meter[0], meter[1])
         bars = []
@@ -79,7 +82,7 @@ def folk_report(codec, tunes: list[np.ndarray]) -> dict:
             ranges.append(int(pitches.max() - pitches.min()))
         forms[repeat_form(items)] += 1
     n = max(len(tunes), 1)
-    return {"valid_abc_share": valid / n, "bars_of_right_length_share": bars_ok / bars_all if bars_all else None,
+    return {"valid_abc_share": valid / n, "playable_share": playable / n, "bars_of_right_length_share": bars_ok / bars_all if bars_all else None,
             "forms": dict(forms.most_common()), "pitch_range": _spread(ranges, "semitones")}
 
 

@@ -24,6 +24,7 @@ class Plan:
     prefix: list[int]
     masks: list[torch.Tensor]  # bool [vocab] for sampled positions 0, 1, ... (then `Rules.body`)
     header: list[int]  # tokens that belong to the piece (primer body), prefix without `<s>`
+    exact_length: bool = False  # end at the length asked for even where the tune cannot end cleanly (a span)
 
 
 class Rules:
@@ -69,6 +70,10 @@ class Rules:
 
     def files(self) -> tuple[str, ...]:
         return (".mid",)
+
+    def guards(self, n: int, prefix: list[int]) -> list | None:
+        """One grammar guard per candidate, having read `prefix` (None: this codec samples unguarded)."""
+        return None
 
     def plan(self, settings, primer: Piece | None = None) -> Plan:
         if primer is not None:
@@ -256,6 +261,19 @@ class FolkRules(Rules):
 
     def decode(self, ids, settings):
         return self.codec.decode(ids, key=settings.key or None)
+
+    def guards(self, n, prefix):
+        from ..codecs.folk.guard import TokenTable, TuneGuard
+
+        if getattr(self, "_table", None) is None:
+            self._table = TokenTable(list(self.codec.vocab))
+        guards = []
+        for _ in range(n):
+            guard = TuneGuard(self._table)
+            for token in prefix:
+                guard.push(int(token))
+            guards.append(guard)
+        return guards
 
     def files(self):
         return (".abc", ".mid")

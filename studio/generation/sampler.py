@@ -46,6 +46,7 @@ class Settings:
     primer_seconds: float | None = None  # performance
     note_density: float | None = None  # performance controls: only for models trained with them
     pitch_histogram: list[float] | None = None
+    guard: bool = True  # folk: keep bars, chords, tuplets and repeats well-formed (False: the model's raw choices)
 
     def check(self) -> None:
         if not self.temperature >= 0:
@@ -177,6 +178,8 @@ class Generation:
         body = (rules.body if self.limit is not None or self.endless else rules.body_with_end).to(self.device)
         body_bias = stepper.head_b.masked_fill(~body, float("-inf"))  # the body mask, inside the output layer
         masks = [m.to(self.device) for m in self.plan.masks]
+        guards = rules.guards(self.n, self.plan.prefix) if s.guard else None
+        body_np = body.cpu().numpy()
         eos = self.codec.eos_id
         active = list(range(self.n))
         position = 0
@@ -186,12 +189,20 @@ class Generation:
                 uniforms = block.to(self.device)
             planned = position < len(masks)
             logits = stepper.step(tokens, state, None if planned else body_bias)
-            tokens = sample(logits, masks[position] if planned else None, uniforms[:, position % RANDOM_BLOCK],
-                            s.temperature, s.top_k, s.top_p)
+            allowed = masks[position] if planned else None
+            if guards is not None and not planned:
+                allowed = guard_masks([guards[i] for i in active], body_np, self.device)
+            tokens = sample(logits, allowed, uniforms[:, position % RANDOM_BLOCK], s.temperature, s.top_k, s.top_p)
             rules.advance(clock, tokens)
             done = tokens == eos
+            if guards is not None:
+                for i, value in zip(active, tokens.tolist()):
+                    guards[i].push(value)
             if self.limit is not None:
-                done |= clock["clock"] >= self.limit
+                at_length = clock["clock"] >= self.limit
+                if guards is not None and not self.plan.exact_length:  # the tune ends at the first clean ending after the length asked for
+                    at_length &= torch.tensor([guards[i].can_end() for i in active], device=self.device)
+                done |= at_length
             position += 1
             if position % 32 == 0:
                 self._clock_min = int(clock["clock"].min())
@@ -200,6 +211,8 @@ class Generation:
             for i, value, flag in zip(active, values, flags):
                 if value != eos:
                     self.sampled[i].append(value)
+                if flag and guards is not None:
+                    self.sampled[i].extend(guards[i].ending())
                 if flag or position >= self.max_tokens or self._stop:
                     finished.append(i)
                     self.ended[i] = ("end" if value == eos else "length") if flag else \
@@ -278,6 +291,13 @@ def sample(logits: torch.Tensor, allowed: torch.Tensor | None, u: torch.Tensor, 
     pick = torch.searchsorted(cdf, (u.to(cdf.dtype) * cdf[:, -1]).unsqueeze(1), right=True)
     pick = pick.clamp_(max=probs.shape[1] - 1).squeeze(1)
     return order.gather(1, pick[:, None]).squeeze(1) if order is not None else pick
+
+
+def guard_masks(guards: list, body: np.ndarray, device) -> torch.Tensor:
+    """The tokens each guard allows (within the body mask); a guard at a dead end leaves the model free."""
+    rows = np.stack([g.allowed() for g in guards]) & body
+    rows[~rows.any(1)] = body
+    return torch.from_numpy(rows).to(device)
 
 
 def check_controls(settings: Settings) -> None:
