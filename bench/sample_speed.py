@@ -59,9 +59,10 @@ def events_per_music_second(codec) -> tuple[float, str]:
     return events / seconds, f"{len(files)} Maestro files"
 
 
-def ours(model, n: int, tokens: int, threads: int | None = None) -> tuple[float, float, float]:
+def ours(model, n: int, tokens: int, threads: int | None = None, guard: bool = True) -> tuple[float, float, float]:
     """(seconds sampling, seconds of music, seconds decoding) for n candidates of `tokens` tokens each."""
-    gen = Generation(model, n, Settings(seed=1), endless=True, threads=threads)  # no length limit, `</s>` masked out
+    # no length limit, `</s>` masked out; folk: with or without the guard that keeps bars in time
+    gen = Generation(model, n, Settings(seed=1, guard=guard), endless=True, threads=threads)
     start, cpu = time.perf_counter(), time.process_time()
     for step in gen.steps():
         if step.position >= tokens:
@@ -106,8 +107,15 @@ def main() -> None:
     ap.add_argument("--naive-events", type=int, default=200, help="events for the naive loops (prefix cost grows)")
     ap.add_argument("--tune-tokens", type=int, default=200, help="tokens per folk tune (thesession tunes average ~170)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--folk-only", action="store_true", help="only the folk timings")
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+    if not args.folk_only:
+        performance(args)
+    folk(args)
+
+
+def performance(args) -> None:
 
     model, what = model_for("performance", args.device)
     rate, source = events_per_music_second(codec_from_config(model.codec_config))
@@ -133,6 +141,8 @@ def main() -> None:
     elapsed, _, _ = ours(model, 8, args.events // 2)
     print(f"  ours, batch 8:          {8 * (args.events // 2) / elapsed:8.0f} events/s in total")
 
+
+def folk(args) -> None:
     model, what = model_for("folk", args.device)
     n_tok = args.tune_tokens
     print(f"\nfolk: {what}; tunes of {n_tok} tokens")
@@ -140,6 +150,9 @@ def main() -> None:
         elapsed, _, decoding = ours(model, batch, n_tok, threads)
         print(f"  ours, batch {batch:2d}, {threads or (1 if batch <= 8 else max(1, torch.get_num_threads() // 2))} thread(s): {batch / elapsed:8.2f} tunes/s sampled ({batch * n_tok / elapsed:6.0f} tokens/s); "
               f"with decoding to ABC and notes {batch / (elapsed + decoding):.2f} tunes/s")
+        if threads is None:
+            elapsed, _, _ = ours(model, batch, n_tok, threads, guard=False)
+            print(f"    the same without the guard (--no-guard): {batch / elapsed:8.2f} tunes/s")
     t = nn_lstm_steps(model, n_tok, 64)
     print(f"  nn.LSTM step, batch 64: {64 / t:8.2f} tunes/s")
     t = nn_lstm_steps(model, n_tok, 1)

@@ -97,6 +97,7 @@ def test_folk_candidates_stream_in_with_their_settings_and_open_with_provenance(
     assert f"seed {seed + 1}" in item.text() and "T=0.8" in item.text()
     shown = json.loads(item.toolTip())
     assert shown["settings"]["temperature"] == 0.8 and shown["settings"]["meter"] == "M:6/8"
+    assert shown["settings"]["guard"] is True and panel.in_time.isVisibleTo(panel)
     piece, _info = panel.candidate(1)
     panel.results.setCurrentItem(item)
     qtbot.mouseClick(panel.results.viewport(), LEFT, pos=panel.results.visualItemRect(item).center())

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
@@ -114,6 +114,11 @@ class GeneratePanel(QWidget):
                             "notes are read in it")
         self.abc_start = QLineEdit()
         self.abc_start.setPlaceholderText("optional start of the tune, e.g. |: d2B c2A |")
+        self.in_time = QCheckBox("Keep every bar in time")
+        self.in_time.setChecked(True)
+        self.in_time.setToolTip("Only let the model write what is a playable tune: bars that fit the meter "
+                                "(a pickup and the bar that completes it allowed), closed repeats, chords and "
+                                "tuplets. Untick to hear the model's raw choices")
         self.primer = QComboBox()
         self.primer.addItems(list(PRIMERS))
         self.primer.setToolTip("Notes the performance model continues from")
@@ -132,8 +137,8 @@ class GeneratePanel(QWidget):
         seed.addWidget(self.seed, 1)
         seed.addWidget(self.new_seed)
         form.addRow("Seed", seed)
-        self.folk_rows = (QLabel("Meter"), QLabel("Mode"), QLabel("Key"), QLabel("Start (ABC)"))
-        for label, widget in zip(self.folk_rows, (self.meter, self.mode, self.key, self.abc_start)):
+        self.folk_rows = (QLabel("Meter"), QLabel("Mode"), QLabel("Key"), QLabel("Start (ABC)"), QLabel("Rhythm"))
+        for label, widget in zip(self.folk_rows, (self.meter, self.mode, self.key, self.abc_start, self.in_time)):
             form.addRow(label, widget)
         self.primer_label = QLabel("Primer")
         form.addRow(self.primer_label, self.primer)
@@ -195,7 +200,7 @@ class GeneratePanel(QWidget):
             box.addItem("(model chooses)", "")
             for t in tokens:  # the vocabulary's own order
                 box.addItem(label(t), t)
-        for w in (*self.folk_rows, self.meter, self.mode, self.key, self.abc_start):
+        for w in (*self.folk_rows, self.meter, self.mode, self.key, self.abc_start, self.in_time):
             w.setVisible(folk)
         for w in (self.primer_label, self.primer):
             w.setVisible(bool(path) and not folk)
@@ -229,6 +234,7 @@ class GeneratePanel(QWidget):
              "seed": self.seed.value()}
         if self.is_folk:
             s["bars"] = int(self.length.value())
+            s["guard"] = self.in_time.isChecked()
             for name, value in (("meter", self.meter.currentData()), ("mode", self.mode.currentData()),
                                 ("key", self.key.currentData()), ("start", self.abc_start.text().strip())):
                 if value:

@@ -25,6 +25,7 @@ from .vocab import BARS, TIE, duration_value
 UNIT = 2 ** 6 * 3 ** 4 * 5 * 7  # 181440 per eighth: /8 and /3 lengths, x 1/2 or 3/2, x q/p for p <= 9
 GRID = UNIT // 8  # where a note may end outside a tuplet or broken pair: 64th notes
 MAX_CHORD = 4
+BROKEN_FACTORS = {">": ((3, 2), (1, 2)), "<": ((1, 2), (3, 2))}  # what A>B and A<B do to A and to B
 _METER = re.compile(r"^M:(\d+)/(\d+)$")
 _BROKEN = re.compile(r"^(.*?)([<>])$")
 
@@ -157,8 +158,6 @@ class TokenTable:
         self.end = vocab.index("</s>") if "</s>" in vocab else None
         short = [d for d in self.dur[self.durations] if d] + [UNIT]
         self.shortest = int(min(short))
-        self.shortest_plain = int(min([d for d, p in zip(self.dur[self.durations], self.plain[self.durations]) if p]
-                                      + [UNIT]))
         starts = self.of_kind.get("pitch", np.zeros(n, bool)) | self.of_kind.get("rest", np.zeros(n, bool)) \
             | self.of_kind.get("open", np.zeros(n, bool))
         self.event_start = starts
@@ -232,14 +231,12 @@ class TuneGuard:
             if room >= self._len(t.shortest, self.next_factor):
                 ok |= t.event_start
             return ok
-        # the notes an open tuplet still needs after the pending one, each at least the shortest plain length
-        reserve = self._len(t.shortest_plain * self.tuplet_left, self.tuplet_factor) if self.tuplet_left else 0
         if self.pending is not None and not self.dur_set:
             after = self.committed + self._len(t.dur[t.durations], self.pending)
-            fit = after + reserve <= limit
+            fit = after <= limit
             if self.tuplet_left or self.last_in_tuplet:
                 fit &= t.plain[t.durations]
-            if self.tuplet_left:
+            if self.tuplet_left:  # the notes the tuplet still needs must fit after this one
                 fit &= [self._tuplet_can_finish(a, self.tuplet_left, self.tuplet_factor) for a in after]
             else:
                 fit &= after % GRID == 0
@@ -280,7 +277,7 @@ class TuneGuard:
 
     def _allow_broken(self, ok: np.ndarray, ids, dur: int) -> None:
         for i in ids:
-            first, second = ((3, 2), (1, 2)) if self.t.broken[i] == ">" else ((1, 2), (3, 2))
+            first, second = BROKEN_FACTORS[self.t.broken[i]]
             used = self.committed + self._len(dur, (self.pending[0] * first[0], self.pending[1] * first[1]))
             ends = used + self.t.lengths * second[0] // second[1]  # with each length the next note may take
             ok[i] = bool(((ends % GRID == 0) & (ends <= self._meter().limit())).any())
@@ -292,7 +289,7 @@ class TuneGuard:
             return False
         if sign == "|2":
             return self.after_close and self.closed_had_first and length == 0
-        if length == 0 and (sign == "|" or sign == ":|" ):
+        if length == 0 and (sign == "|" or sign == ":|" and not rule.must_pair):
             return False  # an empty bar or an empty repeat
         return rule.fits(length, sign)
 
@@ -323,7 +320,7 @@ class TuneGuard:
         elif kind == "broken" and self.pending is not None:
             if t.dur[token] and not self.dur_set:
                 self.pending_dur, self.dur_set = int(t.dur[token]), True
-            first, second = ((3, 2), (1, 2)) if t.broken[token] == ">" else ((1, 2), (3, 2))
+            first, second = BROKEN_FACTORS[t.broken[token]]
             self.pending = (self.pending[0] * first[0], self.pending[1] * first[1])
             self.next_factor, self.after_broken = second, True
         elif kind == "tuplet":

@@ -1,0 +1,172 @@
+"""The folk sampling guard: which bar lengths count as in time, that the guard lets real tunes through token
+by token, that nothing it allows needs a repair or breaks a bar (random walks through it), and that
+sampling with it gives playable tunes from the shipped model and from an untrained one."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import EXAMPLE_ABC, REPO, run_studio
+from studio.codecs import get_codec
+from studio.codecs.folk.guard import TokenTable, TuneGuard, bad_bars
+from studio.errors import UnsupportedContent
+from studio.generation import Settings, generate
+from studio.generation.evaluate import folk_report
+from studio.music.abc_io import read_abc_tunes
+from studio.nn import ModelConfig, SequenceModel, load_model, save_model
+
+
+@pytest.fixture(scope="module")
+def codec():
+    return get_codec("folk")
+
+
+def bars_in_time(codec, text: str) -> bool:
+    meter, _, items, warnings = codec.decode_tune(np.array([codec.index[t] for t in text.split()]))
+    assert warnings == []
+    return bad_bars(items, meter) == 0
+
+
+@pytest.mark.parametrize("text", [
+    "M:6/8 K:Cmaj |: c 2 c c d e | f 3 e 3 :|",  # every bar full
+    "M:6/8 K:Cmaj |: G | c 2 c c d e | f 3 e 2 :| |: e | f 2 f f e d | c 3 c 2 :|",  # pickups, closing bars
+    "M:6/8 K:Cmaj G | c 2 c c d e | f 3 e 2 |",  # a pickup and the last bar that completes it
+    "M:4/4 K:Cmaj G A | c 2 c d e 2 d c | B 2 A 2 G 2 | A B | c 8 | c 6 |",  # a double bar split in two
+    "M:6/8 K:Cmaj |: G | c 2 c c d e |1 f 3 e 2 :| |2 f 3 e 2 |",  # first and second endings
+    "M:2/4 K:Cmaj (3 c d e f g | a > b c 2 |",  # a triplet and broken rhythm
+])
+def test_bars_a_musician_counts_as_in_time(codec, text):
+    assert bars_in_time(codec, text)
+
+
+@pytest.mark.parametrize("text", [
+    "M:6/8 K:Cmaj |: c 2 c c d e | f 3 e 2 | f 3 e 3 :|",  # a short bar in the middle
+    "M:6/8 K:Cmaj |: c 2 c c d e f | f 3 e 3 :|",  # an overfull bar
+    "M:6/8 K:Cmaj |: G | c 2 c c d e | f 3 e :|",  # the closing bar does not complete the pickup
+    "M:6/8 K:Cmaj |: G | c 2 c c d e | f 3 e 2 :| |: d e | f 3 e 3 :|",  # nor does the next pickup fill it
+    "M:4/4 K:Cmaj c 8 | c 6 | c 2 c | c 8 |",  # a split bar whose halves do not add up
+])
+def test_bars_out_of_time_are_counted(codec, text):
+    assert not bars_in_time(codec, text)
+
+
+def test_the_guard_steers_a_tune_only_where_it_would_go_wrong(codec):
+    table = TokenTable(list(codec.vocab))
+    guard = TuneGuard(table)
+    for token in "M:6/8 K:Cmaj |: G | c 2 c c d e | f 3 e".split():
+        guard.push(codec.index[token])
+    ok = {t: bool(guard.allowed()[codec.index[t]]) for t in ("2", "3", "4", "|", ":|", "</s>", "c", "(3")}
+    # 4 eighths so far: e may take a length that completes the pickup (2) or fills the bar (3), not 4; the
+    # bar cannot end yet, but more notes and a triplet fit
+    assert ok == {"2": True, "3": True, "4": False, "|": False, ":|": False, "</s>": False, "c": True,
+                  "(3": True}
+    guard.push(codec.index["2"])
+    assert guard.allowed()[codec.index[":|"]] and guard.allowed()[codec.index["|"]]
+    assert not guard.allowed()[codec.index["|:"]]  # a repeat is already open
+    guard.push(codec.index["|"])
+    # a closing bar ended by |: a repeat sign, the end, or the next section's one-eighth pickup may follow
+    assert guard.allowed()[codec.index[":|"]] and guard.allowed()[codec.index["</s>"]]
+    assert guard.ending() == [codec.index[":|"]]  # ending here closes the repeat the model left open
+    guard.push(codec.index["c"])
+    assert not guard.allowed()[codec.index["2"]] and guard.allowed()[codec.index["|"]]
+
+
+def walk(codec, table, rng, end_weight=0.3, limit=3000) -> tuple[list[int], bool]:
+    """A tune drawn uniformly from what the guard allows; (ids, whether it ever allowed nothing)."""
+    meters = list(table.meter)
+    modes = [i for i, t in enumerate(codec.vocab) if t.startswith("K:")]
+    ids = [int(rng.choice(meters)), int(rng.choice(modes))]
+    guard = TuneGuard(table)
+    for token in ids:
+        guard.push(token)
+    for _ in range(limit):
+        ok = guard.allowed()
+        if not ok.any():
+            return ids, True
+        weights = ok.astype(float)
+        weights[table.end] *= end_weight
+        token = int(rng.choice(len(weights), p=weights / weights.sum()))
+        if token == table.end:
+            return ids + guard.ending(), False
+        ids.append(token)
+        guard.push(token)
+    return ids, False
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_whatever_the_guard_allows_needs_no_repair_and_keeps_every_bar_in_time(wide):
+    codec = get_codec("folk", wide=wide)
+    table = TokenTable(list(codec.vocab))
+    rng = np.random.default_rng(7)
+    for _ in range(150):
+        ids, dead_end = walk(codec, table, rng)
+        assert not dead_end, " ".join(codec.tokens(ids))
+        meter, _, items, warnings = codec.decode_tune(np.array(ids))
+        assert warnings == [], " ".join(codec.tokens(ids))
+        assert bad_bars(items, meter) == 0, " ".join(codec.tokens(ids))
+
+
+def guard_accepts(codec, table, ids) -> bool:
+    guard = TuneGuard(table)
+    body = [int(t) for t in ids if table.kind[int(t)] != "special"] + [table.end]
+    for k, token in enumerate(body):
+        if k >= 2 and not guard.allowed()[token]:
+            return False
+        guard.push(token)
+    return True
+
+
+def test_the_guard_lets_through_every_real_tune_that_is_in_time(codec):
+    from music21 import corpus
+
+    table = TokenTable(list(codec.vocab))
+    texts = [t.text for t in read_abc_tunes(EXAMPLE_ABC)]
+    books = sorted(p for p in corpus.getPaths(fileExtensions=["abc"]) if p.parent.name == "oneills1850")[:3]
+    texts += [t.text for book in books for t in read_abc_tunes(book)]
+    encoded = playable = 0
+    for text in texts:
+        try:
+            ids = codec.encode_abc(text)
+        except UnsupportedContent:  # tunes the codec leaves out (free meter...)
+            continue
+        meter, _, items, warnings = codec.decode_tune(ids)
+        in_time = not warnings and bad_bars(items, meter) == 0
+        assert guard_accepts(codec, table, ids) == in_time, codec.format_tokens(ids)
+        playable += in_time
+        encoded += 1
+    assert encoded >= 100 and playable / encoded > 0.75  # the rest are transcriptions with a wrong bar
+
+
+def test_sampling_from_the_shipped_model_gives_playable_tunes_at_temperature_one(codec):
+    model = load_model(REPO / "models" / "folk")
+    candidates = generate(model, 12, Settings(seed=11, temperature=1.0))
+    assert all(c.ended == "end" for c in candidates)
+    report = folk_report(codec, [c.tokens for c in candidates])
+    assert report["valid_abc_share"] == 1.0 and report["playable_share"] == 1.0
+    raw = generate(model, 12, Settings(seed=11, temperature=1.0, guard=False))
+    assert [c.ids.tolist() for c in raw] != [c.ids.tolist() for c in candidates]
+
+
+def test_an_untrained_model_samples_playable_tunes_that_end_cleanly_after_the_bars_asked_for(codec, tmp_path):
+    torch.manual_seed(0)
+    save_model(SequenceModel(ModelConfig(vocab_size=codec.vocab_size, layers=1, units=32)), tmp_path, codec.config)
+    model = load_model(tmp_path)
+    candidates = generate(model, 8, Settings(seed=5, bars=12, meter="9/8", max_tokens=3000))
+    report = folk_report(codec, [c.tokens for c in candidates])
+    assert report["valid_abc_share"] == 1.0 and report["playable_share"] == 1.0
+    for cand in candidates:
+        assert cand.ended == "length"
+        assert codec.tokens(cand.tokens)[-1] in ("|", ":|")
+
+
+def test_cli_no_guard_samples_the_raw_model(tmp_path, studio_home):
+    out = tmp_path / "raw"
+    result = run_studio("generate", "--model", str(REPO / "models" / "folk"), "-n", "2", "-o", str(out),
+                        "--no-guard", "--seed", "4")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "generation.json").read_text())["settings"]["guard"] is False
+    result = run_studio("evaluate-samples", str(out), "--json")
+    assert "playable_share" in json.loads(result.stdout)
