@@ -15,7 +15,8 @@ PY=${PYTHON:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
 export STUDIO_HOME=${STUDIO_HOME:-$PWD/runs/studio-home}
 MAESTRO=${MAESTRO:-../shared/corpora/maestro-samples}
-# The shipped folk model: a 4000-step run, then resumed with FOLK_STEPS=7000 (resume extends the schedule).
+# The shipped folk model: a 4000-step run, resumed with FOLK_STEPS=7000, then FOLK_STEPS=14000 (resume extends
+# the schedule; the model folder keeps the best validation step, 13,400).
 FOLK_STEPS=${FOLK_STEPS:-4000}
 PERF_STEPS=${PERF_STEPS:-1200}
 WHICH=${1:-all}
