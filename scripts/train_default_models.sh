@@ -18,6 +18,7 @@ MAESTRO=${MAESTRO:-../shared/corpora/maestro-samples}
 # The shipped folk model: a 4000-step run, resumed with FOLK_STEPS=7000, then FOLK_STEPS=14000 (resume extends
 # the schedule; the model folder keeps the best validation step, 13,400).
 FOLK_STEPS=${FOLK_STEPS:-4000}
+# The shipped performance model: 1200 steps, resumed with PERF_STEPS=2400, then PERF_STEPS=6000 (best: 5,600).
 PERF_STEPS=${PERF_STEPS:-1200}
 WHICH=${1:-all}
 studio() { "$PY" -m studio "$@"; }
