@@ -165,6 +165,17 @@ class TokenTable:
         self.lengths = np.unique(np.concatenate([self.dur[self.durations], [UNIT]]))
         self.plain_lengths = np.unique(np.concatenate([self.dur[self.durations][self.plain[self.durations]], [UNIT]]))
         self._sums: dict[int, np.ndarray] = {0: np.zeros(1, dtype=np.int64)}
+        self._ends: dict[tuple, bool] = {}
+        self.tuplet_ids = {p: [i for i, x in enumerate(self.tuplet) if x == p] for p in sorted(set(self.tuplet)) if p}
+
+    def can_end(self, length: int, more: np.ndarray, factor: tuple[int, int], limit: int) -> bool:
+        """Whether adding one of `more` (times `factor`) to `length` can end on the grid within `limit`
+        (memoised: bars revisit the same few lengths)."""
+        key = (length, id(more), factor, limit)
+        if key not in self._ends:
+            ends = length + more * factor[0] // factor[1]
+            self._ends[key] = bool(((ends % GRID == 0) & (ends <= limit)).any())
+        return self._ends[key]
 
     def plain_sums(self, notes: int) -> np.ndarray:
         """Every total length `notes` notes of plain lengths can have (up to four bars of 12/8)."""
@@ -258,10 +269,9 @@ class TuneGuard:
             return ok  # a finished note, tuplet or broken pair must leave the bar on the grid
         if room >= t.shortest:
             ok |= t.event_start
-        for p in set(x for x in t.tuplet if x):
-            q = default_tuplet_q(p, rule.meter)
-            if self._tuplet_can_finish(length, p, (q, p)):
-                ok[[i for i, x in enumerate(t.tuplet) if x == p]] = True
+        for p, ids in t.tuplet_ids.items():
+            if self._tuplet_can_finish(length, p, (default_tuplet_q(p, rule.meter), p)):
+                ok[ids] = True
         for sign, i in t.bars.items():
             ok[i] = self._bar_ok(sign, length, rule)
         if t.end is not None:
@@ -272,15 +282,13 @@ class TuneGuard:
 
     def _tuplet_can_finish(self, length: int, notes: int, factor: tuple[int, int]) -> bool:
         """Whether `notes` more tuplet notes of plain lengths can end the tuplet on the grid within the bar."""
-        ends = length + self.t.plain_sums(notes) * factor[0] // factor[1]
-        return bool(((ends % GRID == 0) & (ends <= self._meter().limit())).any())
+        return self.t.can_end(length, self.t.plain_sums(notes), factor, self._meter().limit())
 
     def _allow_broken(self, ok: np.ndarray, ids, dur: int) -> None:
         for i in ids:
             first, second = BROKEN_FACTORS[self.t.broken[i]]
             used = self.committed + self._len(dur, (self.pending[0] * first[0], self.pending[1] * first[1]))
-            ends = used + self.t.lengths * second[0] // second[1]  # with each length the next note may take
-            ok[i] = bool(((ends % GRID == 0) & (ends <= self._meter().limit())).any())
+            ok[i] = self.t.can_end(used, self.t.lengths, second, self._meter().limit())  # after the next note
 
     def _bar_ok(self, sign: str, length: int, rule: BarRule) -> bool:
         if sign == "|:" and self.open_repeat:
