@@ -1,10 +1,11 @@
 """What a musician checks first in a folder of samples (written by `studio generate`, read back from the
 tokens recorded in `generation.json`).
 
-Folk: the share of tunes whose tokens were valid as sampled (no repair needed), the share of bars whose
-length fits the meter, the share of playable tunes (valid, and every bar in time by `BarRule`: full, or a
-pickup and the section-closing bar that completes it), the repeat structure (AABB ...), pitch range, and copying: the longest run of tokens a
-tune shares with any training tune (rolling hashes over the corpus, so even 20,000 tunes take seconds).
+Folk: the share of tunes whose tokens were valid as sampled (no repair needed), the share of playable tunes
+(valid, and every bar in time by the sampling guard's `BarRule`: full, or a pickup and the section-closing
+bar that completes it), the share of inner bars exactly one bar long, the repeat structure (AABB ...), pitch
+range, and copying: the longest run of tokens a tune shares with any training tune (rolling hashes over the
+corpus, so even 20,000 tunes take seconds).
 Performance: notes per second, polyphony, pitch range, velocity spread, longest note, and the share of notes
 the decoder had to close because the model never ended them.
 """
@@ -82,8 +83,8 @@ def folk_report(codec, tunes: list[np.ndarray]) -> dict:
             ranges.append(int(pitches.max() - pitches.min()))
         forms[repeat_form(items)] += 1
     n = max(len(tunes), 1)
-    return {"valid_abc_share": valid / n, "playable_share": playable / n, "bars_of_right_length_share": bars_ok / bars_all if bars_all else None,
-            "forms": dict(forms.most_common()), "pitch_range": _spread(ranges, "semitones")}
+    return {"valid_abc_share": valid / n, "playable_share": playable / n,
+            "bars_of_right_length_share": bars_ok / bars_all if bars_all else None, "forms": dict(forms.most_common()), "pitch_range": _spread(ranges, "semitones")}
 
 
 def repeat_form(items: list) -> str:

