@@ -211,9 +211,10 @@ class Generation:
             for i, value, flag in zip(active, values, flags):
                 if value != eos:
                     self.sampled[i].append(value)
-                if flag and guards is not None:
-                    self.sampled[i].extend(guards[i].ending())
                 if flag or position >= self.max_tokens or self._stop:
+                    if guards is not None and not self.plan.exact_length and (flag or guards[i].can_end()):
+                        # close the repeat the tune left open (not in a span: the kept bars follow it)
+                        self.sampled[i].extend(guards[i].ending())
                     finished.append(i)
                     self.ended[i] = ("end" if value == eos else "length") if flag else \
                         "max_tokens" if position >= self.max_tokens else "stopped"
