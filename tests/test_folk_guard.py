@@ -160,6 +160,10 @@ def test_an_untrained_model_samples_playable_tunes_that_end_cleanly_after_the_ba
     for cand in candidates:
         assert cand.ended == "length"
         assert codec.tokens(cand.tokens)[-1] in ("|", ":|")
+    # near --max-tokens a tune stops at its first clean ending instead of being cut mid-bar
+    capped = generate(model, 8, Settings(seed=5, max_tokens=80))
+    assert all(c.ended == "max_tokens" and len(c.ids) <= 81 for c in capped)
+    assert folk_report(codec, [c.tokens for c in capped])["playable_share"] == 1.0
 
 
 def test_cli_no_guard_samples_the_raw_model(tmp_path, studio_home):

@@ -26,6 +26,7 @@ DEFAULT_SEED = 1
 DEFAULT_MAX_TOKENS = {"folk": 1000, "performance": 20000}
 DEFAULT_SECONDS = 30.0  # performance pieces, when neither --seconds nor --max-tokens is given
 RANDOM_BLOCK = 256
+WRAP_UP = 64  # guarded folk tunes this close to --max-tokens end at their next clean ending
 
 
 @dataclass
@@ -211,13 +212,15 @@ class Generation:
             for i, value, flag in zip(active, values, flags):
                 if value != eos:
                     self.sampled[i].append(value)
-                if flag or position >= self.max_tokens or self._stop:
+                wrap_up = guards is not None and not flag and position >= self.max_tokens - WRAP_UP and \
+                    guards[i].can_end()  # near --max-tokens: end at the first clean point rather than mid-bar
+                if flag or wrap_up or position >= self.max_tokens or self._stop:
                     if guards is not None and not self.plan.exact_length and (flag or guards[i].can_end()):
                         # close the repeat the tune left open (not in a span: the kept bars follow it)
                         self.sampled[i].extend(guards[i].ending())
                     finished.append(i)
                     self.ended[i] = ("end" if value == eos else "length") if flag else \
-                        "max_tokens" if position >= self.max_tokens else "stopped"
+                        "max_tokens" if position >= self.max_tokens or wrap_up else "stopped"
             yield Step(position, list(active), values, finished)
             if finished:
                 keep = [k for k, i in enumerate(active) if i not in set(finished)]
