@@ -171,6 +171,7 @@ class TokenTable:
         self.plain_lengths = np.unique(np.concatenate([self.dur[self.durations][self.plain[self.durations]], [UNIT]]))
         self._sums: dict[int, np.ndarray] = {0: np.zeros(1, dtype=np.int64)}
         self._ends: dict[tuple, bool] = {}
+        self.masks: dict[tuple, np.ndarray] = {}  # TuneGuard.allowed by guard state
         self.tuplet_ids = {p: [i for i, x in enumerate(self.tuplet) if x == p] for p in sorted(set(self.tuplet)) if p}
 
     def can_end(self, length: int, more: np.ndarray, factor: tuple[int, int], limit: int) -> bool:
@@ -231,9 +232,23 @@ class TuneGuard:
 
     # ------------------------------------------------------------------ the mask
     def allowed(self) -> np.ndarray:
-        """Tokens that keep the tune repair-free with bars of right lengths (may be all False: a dead end)."""
-        t, ok = self.t, self.t.none.copy()
+        """Tokens that keep the tune repair-free with bars of right lengths (may be all False: a dead end).
+        Read-only, and shared between guards in the same state (memoised on the token table)."""
         rule = self._meter()
+        key = (self.chord, self.committed, self.pending, self.pending_dur, self.dur_set, self.next_factor,
+               self.tuplet_left, self.tuplet_factor, self.last_in_tuplet, self.after_broken, self.open_repeat,
+               self.in_first, self.after_close, self.closed_had_first, self.notes, rule.meter, rule.bars == 0,
+               rule.pickup, rule.opening, rule.gap, rule.must_pair, rule.closes_section)
+        ok = self.t.masks.get(key)
+        if ok is None:
+            if len(self.t.masks) > 100_000:
+                self.t.masks.clear()
+            ok = self.t.masks[key] = self._allowed(rule)
+            ok.setflags(write=False)
+        return ok
+
+    def _allowed(self, rule: BarRule) -> np.ndarray:
+        t, ok = self.t, self.t.none.copy()
         if self.chord is not None:
             if self.chord < MAX_CHORD:
                 ok |= t.of_kind["pitch"]
