@@ -61,7 +61,7 @@ def register(sub) -> None:
 
 
 def cmd_add(args) -> int:
-    from ..codecs import codec_from_config, get_codec, parse_options
+    from ..codecs import get_codec, parse_options
     from ..corpus.builtin import PREFIX
     from ..corpus.importer import absolute_sources, import_corpus
     from ..corpus.store import Corpus, corpus_dir
@@ -73,7 +73,7 @@ def cmd_add(args) -> int:
         if args.codec and args.codec != used:
             raise InvalidArgument(f"corpus {args.name!r} uses the {used} codec, not {args.codec}; "
                                   f"choose another name or pass --replace")
-        codec = codec_from_config(existing.meta["codec"])
+        codec = existing.codec
         sources = absolute_sources(existing.sources + sources)
     else:
         if not args.codec:

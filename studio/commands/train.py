@@ -113,7 +113,7 @@ def run_with_progress_bar(trainer) -> int:
         signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
-    if getattr(trainer, "is_main", True):
+    if trainer.is_main:
         val = f", validation NLL {result.val_loss:.4f} nats/token" if result.val_loss is not None else ""
         loss = f"{result.loss:.4f}" if result.loss is not None else "n/a"
         print(f"{result.status} at step {result.step}: loss {loss}{val}; model in {result.directory}"
@@ -125,11 +125,11 @@ def cmd_evaluate(args) -> int:
     from ..nn import find_model, load_model
     from ..training import evaluate, pick_device
     from ..training.evaluate import check_same_vocabulary
-    from ..training.trainer import open_corpus
+    from ..corpus.store import Corpus
 
     device = pick_device(args.device)
     model = load_model(find_model(args.model), device)
-    corpus = open_corpus(args.corpus)
+    corpus = Corpus.open(args.corpus)
     check_same_vocabulary(model.codec_config, corpus)
     result = evaluate(model, corpus, args.split, device)
     if args.json:

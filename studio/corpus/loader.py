@@ -44,12 +44,11 @@ class _Batches:
             raise InvalidArgument(f"rank {rank} is not in 0..{world_size - 1}")
         if batch_size < world_size or batch_size % world_size:
             raise InvalidArgument(f"the batch of {batch_size} cannot be shared evenly by {world_size} processes")
-        self.corpus = corpus
         self.codec = corpus.codec
         self.ids = corpus.ids
         self.rows = split_pieces(corpus, split)
         if len(self.rows) == 0:
-            raise InvalidArgument(f"corpus {getattr(corpus, 'name', '')!r} has no {split} pieces to train on")
+            raise InvalidArgument(f"corpus {corpus.name!r} has no {split} pieces to train on")
         self.offsets = np.asarray(corpus.pieces["offset"][self.rows], dtype=np.int64)
         self.lengths = np.asarray(corpus.pieces["length"][self.rows], dtype=np.int64)
         self.batch_size, self.seed = batch_size, seed
@@ -80,8 +79,7 @@ class WindowBatches(_Batches):
         if seq_len < 1:
             raise InvalidArgument(f"sequence length must be at least 1, not {seq_len}")
         self.seq_len = seq_len
-        self.framed = self.lengths + 2
-        self.starts = np.concatenate([[0], np.cumsum(self.framed)])  # framed offset of each piece
+        self.starts = np.concatenate([[0], np.cumsum(self.lengths + 2)])  # framed offset of each piece
         self.total = int(self.starts[-1])
 
     def __len__(self) -> int:

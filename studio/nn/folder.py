@@ -155,10 +155,8 @@ class InstalledModel:
 
 def list_models() -> list[InstalledModel]:
     """Shipped models (`studio.models`) and the user's (`studio_home()/models`), each with its card."""
-    from ..paths import shipped, user_dir
-
     found = []
-    for is_shipped, root in ((True, Path(str(shipped("models")))), (False, user_dir("models"))):
+    for is_shipped, root in _roots():
         if not root.is_dir():
             continue
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / CARD).exists()):
@@ -169,12 +167,19 @@ def list_models() -> list[InstalledModel]:
     return found
 
 
+def _roots() -> tuple[tuple[bool, Path], ...]:
+    """(shipped?, folder) of the places models are installed."""
+    from ..paths import shipped_path, user_dir
+
+    return (True, shipped_path("models")), (False, user_dir("models"))
+
+
 def find_model(name_or_path: str | Path) -> Path:
     """A model folder given as a path, or by the name of an installed model."""
     path = Path(name_or_path)
     if path.is_dir():
         return path
-    for model in list_models():
-        if model.name == str(name_or_path):
-            return model.path
+    for _, root in _roots():  # shipped first, as `studio models` lists them
+        if (root / str(name_or_path) / CARD).is_file():
+            return root / str(name_or_path)
     raise UnreadableFile(path, None, "no such model folder or installed model (see `studio models`)")

@@ -35,7 +35,7 @@ def check_same_vocabulary(model_codec: dict, corpus) -> None:
     """A model can only be scored on (or trained further with) a corpus that uses its exact tokens."""
     theirs = corpus.codec.config
     if model_codec.get("codec") != theirs.get("codec") or model_codec.get("vocab") != theirs.get("vocab"):
-        raise UnsupportedContent(getattr(corpus, "path", None), None,
+        raise UnsupportedContent(corpus.path, None,
                                  f"corpus uses codec {theirs.get('codec')!r} with {len(theirs.get('vocab', []))} tokens, "
                                  f"the model codec {model_codec.get('codec')!r} with {len(model_codec.get('vocab', []))} "
                                  "tokens: their vocabularies differ")
@@ -62,5 +62,5 @@ def evaluate(model, corpus, split: str = "test", device="cpu", batch_size: int =
     finally:
         model.train(was_training)
     if not tokens:
-        raise InvalidArgument(f"corpus {getattr(corpus, 'name', '')!r} has no {split} pieces to evaluate on")
+        raise InvalidArgument(f"corpus {corpus.name!r} has no {split} pieces to evaluate on")
     return Evaluation(split, pieces, tokens, total / tokens)

@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -95,12 +94,6 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def open_corpus(name_or_path: str):
-    from ..corpus.store import Corpus
-
-    return Corpus.open(name_or_path)
-
-
 class Trainer:
     """Trains a SequenceModel on a corpus into `out_dir`; see the module docstring."""
 
@@ -108,9 +101,13 @@ class Trainer:
                  on_event: Callable[[TrainEvent], None] | None = None):
         self.out_dir = Path(out_dir)
         self.config = config
-        self.corpus = corpus if corpus is not None else open_corpus(config.corpus)
+        if corpus is None:
+            from ..corpus.store import Corpus
+
+            corpus = Corpus.open(config.corpus)
+        self.corpus = corpus
         if not config.corpus:
-            config.corpus = str(getattr(self.corpus, "path", getattr(self.corpus, "name", "")))
+            config.corpus = str(corpus.path)
         self.on_event = on_event or (lambda event: None)
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -140,10 +137,6 @@ class Trainer:
 
     def unpause(self) -> None:
         self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> TrainResult:
@@ -211,8 +204,11 @@ class Trainer:
 
     def _emit(self, kind: str, **fields) -> None:
         if self.is_main:
-            elapsed = self.elapsed_before + (time.perf_counter() - self.t0)
-            self.on_event(TrainEvent(kind, self.step, self.total_steps, elapsed_s=elapsed, **fields))
+            self.on_event(TrainEvent(kind, self.step, self.total_steps, elapsed_s=self._elapsed(), **fields))
+
+    def _elapsed(self) -> float:
+        """Training seconds, including the runs this one resumes."""
+        return self.elapsed_before + time.perf_counter() - self.t0
 
     def _loop(self) -> TrainResult:
         c = self.config
@@ -282,15 +278,18 @@ class Trainer:
             logits, _ = self.net(inputs)
         ce = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
         count = mask.sum()
-        tokens = int(count)
         if self.world > 1:  # mean per real token over the GLOBAL batch, whatever each rank holds
             count = count.float()
             dist.all_reduce(count)
             loss = (ce * mask).sum() / count * self.world
+            value = loss.detach() / self.world  # this rank's share of the global mean: summed, the mean
+            dist.all_reduce(value)  # so every rank sees the same (non-)finite value
+            value = float(value)
         else:
             loss = (ce * mask).sum() / count
-        value = float(loss.detach()) / self.world  # this rank's share of the global mean
-        if self._agree(not math.isfinite(value)):
+            value = float(loss.detach())
+        tokens = int(count)
+        if not math.isfinite(value):
             self._emit("diverged", loss=value)
             raise TrainingDiverged(self.out_dir, self.step + 1, self.last_checkpoint)
         self.optimizer.zero_grad(set_to_none=True)
@@ -300,10 +299,6 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        if self.world > 1:
-            shares = torch.tensor([value, float(tokens)], device=self.device)
-            dist.all_reduce(shares)
-            value, tokens = float(shares[0]), int(shares[1])
         return value, tokens
 
     def _validate(self) -> float:
@@ -322,7 +317,7 @@ class Trainer:
         if not self.is_main:
             return
         row = {"step": self.step, "loss": loss, "tokens_per_s": round(rate, 1), "lr": lr,
-               "elapsed_s": round(self.elapsed_before + time.perf_counter() - self.t0, 3)}
+               "elapsed_s": round(self._elapsed(), 3)}
         if val is not None:
             row["val_loss"] = val
         with open(self.out_dir / METRICS, "a", encoding="utf-8") as f:
@@ -330,7 +325,7 @@ class Trainer:
 
     def _state(self) -> dict:
         return {"step": self.step, "total_steps": self.total_steps, "config": self.config.to_dict(),
-                "elapsed_s": self.elapsed_before + time.perf_counter() - self.t0, "tokens_seen": self.tokens_seen,
+                "elapsed_s": self._elapsed(), "tokens_seen": self.tokens_seen,
                 "best_val": self.best_val if self.best_step is not None else None, "best_step": self.best_step,
                 "bad_evals": self.bad_evals, "last_loss": self.last_loss, "last_val": self.last_val,
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
@@ -369,18 +364,16 @@ class Trainer:
         if not self.is_main:
             return
         c, corpus = self.config, self.corpus
-        train_rows = split_pieces(corpus, "train")
         card = {
             "name": self.out_dir.name,
             "training": {
-                "corpus": getattr(corpus, "name", c.corpus), "corpus_sources": list(getattr(corpus, "sources", [])),
-                "train_pieces": int(len(train_rows)),
-                "train_tokens": int(np.asarray(corpus.pieces["length"][train_rows]).sum()),
+                "corpus": corpus.name, "corpus_sources": list(corpus.sources),
+                "train_pieces": len(self.batches.rows), "train_tokens": int(self.batches.lengths.sum()),
                 "batching": self.batching, "steps": self.step,
                 "epochs": round(self.step / len(self.batches), 3), "tokens_seen": self.tokens_seen,
                 "train_loss": self.last_loss, "valid_nll_per_token": self.last_val,
                 "valid_perplexity": math.exp(self.last_val) if self.last_val is not None else None,
-                "wall_time_s": round(self.elapsed_before + time.perf_counter() - self.t0, 1),
+                "wall_time_s": round(self._elapsed(), 1),
                 "hardware": hardware(self.device), "processes": self.world,
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "settings": c.to_dict(),
