@@ -8,7 +8,7 @@ measured on them). Folk-sized model (3x512 over the folk vocabulary): tunes/s at
 of --tune-tokens tokens. Compared in the same run: re-running the whole prefix each step, and stepping
 `nn.LSTM` (the model's own `step`) one token at a time with plain multinomial sampling.
 
-    python bench/sample_speed.py [--events 2000] [--naive-events 300] [--device cpu]
+    python bench/sample_speed.py [--events 2000] [--naive-events 200] [--device cpu]
 """
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..errors import InvalidArgument
 
 
 def register(sub) -> None:
@@ -43,7 +42,7 @@ def register(sub) -> None:
                            help="seconds (performance, exclusive) or last bar (folk, inclusive)")
         p.add_argument("-n", type=int, default=1, help="number of versions (default 1)")
         p.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder")
-        p.add_argument("--tune", type=int, metavar="X", help="which tune of an ABC book (its X: number)")
+        p.add_argument("--tune", metavar="X", help="which tune of an ABC book (its X: number)")
         p.add_argument("--context-seconds", type=float, default=30.0,
                        help="performance: how much music before the point the model hears (default 30)")
         _sampling_options(p)
@@ -86,21 +85,15 @@ def _histogram(text: str) -> list[float]:
 def _settings(args):
     from ..generation import Settings
 
-    names = ("temperature", "top_k", "top_p", "max_tokens", "seconds", "seed", "bars", "meter", "mode", "start",
-             "key", "primer_seconds", "note_density", "pitch_histogram", "guard")
-    return Settings(**{k: getattr(args, k) for k in names if getattr(args, k, None) is not None})
+    return Settings.from_dict({k: v for k, v in vars(args).items() if v is not None})
 
 
 def _load(args):
-    import torch
-
     from ..nn import find_model, load_model
+    from ..training import pick_device
 
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     directory = find_model(args.model)
-    return directory, load_model(directory, device)
+    return directory, load_model(directory, pick_device(args.device))
 
 
 class ProgressBar:
@@ -138,7 +131,6 @@ def _report(record: dict, out: str) -> None:
 
 
 def cmd_generate(args) -> int:
-    from ..codecs import codec_from_config
     from ..generation import Generation
     from ..generation.output import write_candidates
 
@@ -156,8 +148,7 @@ def cmd_generate(args) -> int:
     finally:
         progress.close()
     extra = {"n": args.n, "primer": str(Path(args.primer).resolve()) if args.primer else None}
-    record = write_candidates(args.out, candidates, settings, directory, codec_from_config(model.codec_config),
-                              _command_line(), extra)
+    record = write_candidates(args.out, candidates, settings, directory, gen.codec, _command_line(), extra)
     _report(record, args.out)
     return 0
 
@@ -166,10 +157,11 @@ def cmd_edit(args) -> int:
     from ..codecs import codec_from_config
     from ..generation.edit import continue_piece, regenerate
     from ..generation.output import write_candidates
+    from .files import read_one_piece
 
     directory, model = _load(args)
     codec = codec_from_config(model.codec_config)
-    piece = _read_piece(args.file, args.tune)
+    piece = read_one_piece(args.file, args.tune, verb="editing")
     settings = _settings(args)
     progress = ProgressBar()
     start = int(args.point) if codec.name == "folk" else args.point
@@ -187,21 +179,6 @@ def cmd_edit(args) -> int:
                               {"n": args.n, args.edit: span}, kind=args.edit)
     _report(record, args.out)
     return 0
-
-
-def _read_piece(path: str, tune: int | None):
-    from ..music import Piece
-    from ..music.io import kind_of
-
-    if kind_of(path) == "abc":
-        pieces = Piece.read_all(path)
-        if tune is not None:
-            chosen = [p for p in pieces if str(p.meta.get("tune_number")) == str(tune)]
-            if not chosen:
-                raise InvalidArgument(f"{path} has no tune X:{tune}")
-            return chosen[0]
-        return pieces[0]
-    return Piece.read(path)
 
 
 def cmd_evaluate_samples(args) -> int:

@@ -143,7 +143,7 @@ def _edit_folk(piece, model, codec, first: int, last: int | None, settings, n, p
     if last is not None:
         settings.bars = last - first + 1
         tail = body[ends[last - 1]:]
-    key = settings.key or (piece.key_signatures[0].tonic if piece.key_signatures else None) or _abc_key(piece)
+    key = settings.key or (piece.key.tonic if piece.key else None) or _abc_key(piece)
     settings.key = key
     gen = Generation(model, n, settings, plan=Plan([codec.bos_id] + prefix, [], prefix, exact_length=bool(tail)))
     candidates = gen.run(progress, should_stop)

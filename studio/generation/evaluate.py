@@ -57,6 +57,7 @@ def _codec(record: dict):
 def folk_report(codec, tunes: list[np.ndarray]) -> dict:
     from ..codecs.folk.guard import bad_bars
     from ..codecs.folk.melody import is_event, timeline
+    from ..codecs.folk.render import items_to_piece
     from ..codecs.folk.vocab import BARS
 
     valid, playable, bars_ok, bars_all, ranges, forms = 0, 0, 0, 0, [], Counter()
@@ -78,7 +79,7 @@ def folk_report(codec, tunes: list[np.ndarray]) -> dict:
         inner = bars[1:-1]  # the first and last bars may be a pickup and its complement
         bars_ok += sum(b == full for b in inner)
         bars_all += len(inner)
-        pitches = codec.decode(ids).notes["pitch"]
+        pitches = items_to_piece(meter, mode, items).notes["pitch"]
         if len(pitches):
             ranges.append(int(pitches.max() - pitches.min()))
         forms[repeat_form(items)] += 1

@@ -68,9 +68,6 @@ class Rules:
     def decode(self, ids: np.ndarray, settings) -> Piece:
         return self.codec.decode(ids)
 
-    def files(self) -> tuple[str, ...]:
-        return (".mid",)
-
     def guards(self, n: int, prefix: list[int]) -> list | None:
         """One grammar guard per candidate, having read `prefix` (None: this codec samples unguarded)."""
         return None
@@ -94,7 +91,6 @@ class PerformanceRules(Rules):
     """Length in seconds: TIME_SHIFTs advance the clock (in codec steps); the last shift is cut to the limit."""
 
     unit = "seconds"
-    foreign = ("meter", "mode", "start", "key", "bars")
 
     def plan(self, settings, primer: Piece | None = None) -> Plan:
         """`<s>`, then the first `primer_seconds` of the primer piece (all of it when not given)."""
@@ -263,20 +259,12 @@ class FolkRules(Rules):
         return self.codec.decode(ids, key=settings.key or None)
 
     def guards(self, n, prefix):
-        from ..codecs.folk.guard import TokenTable, TuneGuard
+        from ..codecs.folk.guard import TuneGuard, token_table
 
-        if getattr(self, "_table", None) is None:
-            self._table = TokenTable(list(self.codec.vocab))
-        guards = []
-        for _ in range(n):
-            guard = TuneGuard(self._table)
-            for token in prefix:
-                guard.push(int(token))
-            guards.append(guard)
-        return guards
-
-    def files(self):
-        return (".abc", ".mid")
+        guard = TuneGuard(token_table(tuple(self.codec.vocab)))
+        for token in prefix:
+            guard.push(int(token))
+        return [guard] + [guard.copy() for _ in range(n - 1)]
 
 
 def rules_for(codec: Codec) -> Rules:

@@ -137,7 +137,7 @@ class Generation:
         self.device = model.head.weight.device
         self.sampled: list[list[int]] = [[] for _ in range(self.n)]
         self.ended: list[str | None] = [None] * self.n
-        self.threads = threads  # CPU threads while sampling (None: one for up to 8 candidates, else torch's)
+        self.threads = threads  # CPU threads while sampling (None: one for up to 8 candidates, else half the cores)
         self._stop = False
         self._started = False
         self._clock_min = 0
@@ -146,10 +146,6 @@ class Generation:
     def stop(self) -> None:
         """Finish every running candidate after the current step (their tokens so far are kept)."""
         self._stop = True
-
-    @property
-    def done(self) -> bool:
-        return all(e is not None for e in self.ended)
 
     # ------------------------------------------------------------------ streaming
     @torch.inference_mode()
@@ -180,6 +176,7 @@ class Generation:
         body_bias = stepper.head_b.masked_fill(~body, float("-inf"))  # the body mask, inside the output layer
         masks = [m.to(self.device) for m in self.plan.masks]
         guards = rules.guards(self.n, self.plan.prefix) if s.guard else None
+        clean_end = guards is not None and not self.plan.exact_length  # tunes end cleanly (not a span's end)
         body_np = body.cpu().numpy()
         eos = self.codec.eos_id
         active = list(range(self.n))
@@ -195,27 +192,28 @@ class Generation:
                 allowed = guard_masks([guards[i] for i in active], body_np, self.device)
             tokens = sample(logits, allowed, uniforms[:, position % RANDOM_BLOCK], s.temperature, s.top_k, s.top_p)
             rules.advance(clock, tokens)
+            values = tokens.tolist()
             done = tokens == eos
             if guards is not None:
-                for i, value in zip(active, tokens.tolist()):
+                for i, value in zip(active, values):
                     guards[i].push(value)
             if self.limit is not None:
                 at_length = clock["clock"] >= self.limit
-                if guards is not None and not self.plan.exact_length:  # the tune ends at the first clean ending after the length asked for
+                if clean_end:  # the tune ends at the first clean ending after the length asked for
                     at_length &= torch.tensor([guards[i].can_end() for i in active], device=self.device)
                 done |= at_length
             position += 1
             if position % 32 == 0:
                 self._clock_min = int(clock["clock"].min())
-            values, flags = torch.stack([tokens, done.long()]).tolist()
+            flags = done.tolist()
             finished = []
             for i, value, flag in zip(active, values, flags):
                 if value != eos:
                     self.sampled[i].append(value)
-                wrap_up = guards is not None and not flag and position >= self.max_tokens - WRAP_UP and \
+                wrap_up = clean_end and not flag and position >= self.max_tokens - WRAP_UP and \
                     guards[i].can_end()  # near --max-tokens: end at the first clean point rather than mid-bar
                 if flag or wrap_up or position >= self.max_tokens or self._stop:
-                    if guards is not None and not self.plan.exact_length and (flag or guards[i].can_end()):
+                    if clean_end and (flag or guards[i].can_end()):
                         # close the repeat the tune left open (not in a span: the kept bars follow it)
                         self.sampled[i].extend(guards[i].ending())
                     finished.append(i)

@@ -54,11 +54,6 @@ class FastStepper:
             return [(h[i].contiguous(), c[i].contiguous()) for i in range(self.layers)]
         return [state[i].contiguous() for i in range(self.layers)]
 
-    def to_model_state(self, state: list):
-        if self.cell == "lstm":
-            return torch.stack([h for h, _ in state]), torch.stack([c for _, c in state])
-        return torch.stack(state)
-
     @staticmethod
     def select(state: list, rows: torch.Tensor) -> list:
         """The state of some batch rows only (finished candidates dropped, or one row repeated)."""
