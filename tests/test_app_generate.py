@@ -91,7 +91,7 @@ def test_folk_candidates_stream_in_with_their_settings_and_open_with_provenance(
     assert panel.is_running() and panel.cancel_button.isEnabled() and not panel.generate_button.isEnabled()
     finish(qtbot, panel)
     assert any("growing" in e for e in events) and any("candidate" in e for e in events)
-    assert panel.results.count() == 3 and "finished" not in panel.status.text()
+    assert panel.results.count() == 3 and panel.status.text().startswith("3 candidate(s). ")
     seed = panel.seed.value()
     item = panel.results.item(1)
     assert f"seed {seed + 1}" in item.text() and "T=0.8" in item.text()

@@ -122,6 +122,7 @@ def test_training_that_diverges_says_so_and_stops(qtbot, corpus):
         panel.start(train_fn=lambda cfg, progress, stop: scripted_training(cfg, progress, stop, fail_at=30))
     assert "diverged at step 30" in err.args[0]
     qtbot.waitUntil(lambda: not panel.is_running(), timeout=10000)
+    assert panel.plot.train[-1][0] < 1000  # it stopped at the divergence, not at the end of the run
 
 
 def test_a_job_that_raises_reports_the_reason_and_the_thread_ends(qtbot):

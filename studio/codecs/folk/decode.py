@@ -10,10 +10,9 @@ from fractions import Fraction as F
 
 from .lexer import Chord, Note
 from .melody import is_event, plain_length, tidy_bars
-from .vocab import BARS, TIE, LETTERS, MARK_ALTER, MODE_FIFTHS, duration_value, key_alters
+from .vocab import BARS, TIE, LETTERS, MARK_ALTER, MODE_FIFTHS, key_alters, split_duration
 
 _PITCH = re.compile(r"^(\^\^|__|\^|_|=)?([A-Ga-g])([,']*)$")
-_BROKEN = re.compile(r"^(.*?)([<>])$")
 MODE_OF_TOKEN = re.compile(r"^K:C(maj|min|dor|mix|phr|lyd|loc)$")
 METER_OF_TOKEN = re.compile(r"^M:(\d+)/(\d+)$")
 
@@ -99,10 +98,7 @@ class TuneBuilder:
             else:
                 self.close_chord()
             return
-        value = duration_value(token)
-        broken = _BROKEN.match(token)
-        if value is None and broken and broken.group(1):
-            value = duration_value(broken.group(1))
+        value, broken = split_duration(token)
         if self.chord is not None:
             if value is not None and not broken and self.chord:
                 self.chord[-1].dur = value
@@ -126,7 +122,7 @@ class TuneBuilder:
             return
         self.warn(f"dropped unknown token {token!r}")
 
-    def duration_or_broken(self, token: str, value: F | None, broken) -> None:
+    def duration_or_broken(self, token: str, value: F | None, broken: str) -> None:
         last = self.items[-1] if self.items else None
         if not is_event(last):
             self.warn(f"dropped {token} that follows no note")
@@ -140,7 +136,7 @@ class TuneBuilder:
         elif value is not None:
             self.warn(f"dropped zero duration {token}")
         if broken:
-            self.items.append(broken.group(2))
+            self.items.append(broken)
 
     def finish(self) -> tuple[tuple[int, int], str, list, list[str]]:
         if self.chord is not None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
+
+from ...music.abc_io import _no_beaming
 
 _FIELD_LINE = re.compile(r"^[A-Za-z+]:")
 # In a body line: inline fields are kept; x rests become z; quoted annotations, decorations, grace notes,
@@ -20,24 +21,12 @@ _ORNAMENT = re.compile(r'(\[[A-Za-z]:[^\]\n]*\])|(x)|"[^"\n]*"|![^!\n]*!|\+[^+\n
                        r'|[H-Wh-wYy~.`]')
 
 
-@contextmanager
-def _without_beams(music21):
-    """Parse without music21's beaming: two thirds of its ABC time, and notation only (no pitch or length)."""
-    stream_class = music21.stream.Stream
-    saved = stream_class.makeBeams
-    stream_class.makeBeams = lambda self, *args, inPlace=False, **kwargs: None if inPlace else self
-    try:
-        yield
-    finally:
-        stream_class.makeBeams = saved
-
-
 def melody(abc: str) -> tuple[list[tuple[tuple[int, ...], Fraction]], int | None]:
     """(pitches or () for a rest, quarter length) for the first part of a tune, and its tonic pitch class."""
     import music21
 
     text = abc if abc.lstrip().startswith("X:") else "X:1\n" + abc
-    with warnings.catch_warnings(), _without_beams(music21):
+    with warnings.catch_warnings(), _no_beaming():
         warnings.simplefilter("ignore")
         score = music21.converter.parseData(text, format="abc")
     part = score.parts[0] if hasattr(score, "parts") and len(score.parts) else score

@@ -18,6 +18,8 @@ vocabulary can say.
 """
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from fractions import Fraction as F
 
@@ -25,14 +27,13 @@ import numpy as np
 
 from .lexer import default_tuplet_q
 from .melody import is_event, plain_length, timeline
-from .vocab import BARS, TIE, duration_value
+from .decode import METER_OF_TOKEN
+from .vocab import BARS, TIE, split_duration
 
 UNIT = 2 ** 6 * 3 ** 4 * 5 * 7  # 181440 per eighth: /8 and /3 lengths, x 1/2 or 3/2, x q/p for p <= 9
 GRID = UNIT // 8  # where a note may end outside a tuplet or broken pair: 64th notes
 MAX_CHORD = 4
 BROKEN_FACTORS = {">": ((3, 2), (1, 2)), "<": ((1, 2), (3, 2))}  # what A>B and A<B do to A and to B
-_METER = re.compile(r"^M:(\d+)/(\d+)$")
-_BROKEN = re.compile(r"^(.*?)([<>])$")
 
 
 def units(value: F) -> int:
@@ -108,6 +109,12 @@ def bad_bars(items: list, meter: tuple[int, int]) -> int:
     return bad + (not rule.fits(length, "</s>"))
 
 
+@functools.lru_cache(maxsize=8)
+def token_table(vocab: tuple[str, ...]) -> "TokenTable":
+    """The table for a vocabulary, shared by every sampling run (and so are its memoised masks)."""
+    return TokenTable(list(vocab))
+
+
 class TokenTable:
     """Each vocabulary token's kind and numbers, worked out once per vocabulary."""
 
@@ -121,16 +128,14 @@ class TokenTable:
         self.tuplet = [0] * n
         self.meter: dict[int, tuple[int, int]] = {}
         for i, token in enumerate(vocab):
-            value, broken = duration_value(token), _BROKEN.match(token)
-            if value is None and broken and broken.group(1):
-                value = duration_value(broken.group(1))
+            value, broken = split_duration(token)  # as the decoder reads it
             if token in ("<s>", "<pad>"):
                 kind = "special"
             elif token == "</s>":
                 kind = "end"
             elif token.startswith(("M:", "K:")):
                 kind = "header"
-                m = _METER.match(token)
+                m = METER_OF_TOKEN.match(token)
                 if m:
                     self.meter[i] = (int(m.group(1)), int(m.group(2)))
             elif token in BARS:
@@ -144,7 +149,7 @@ class TokenTable:
             elif re.fullmatch(r"\(\d", token):
                 kind, self.tuplet[i] = "tuplet", int(token[1:])
             elif broken:
-                kind, self.broken[i] = "broken", broken.group(2)
+                kind, self.broken[i] = "broken", broken
                 self.dur[i] = units(value) if value else 0
             elif value is not None and value > 0:
                 kind, self.dur[i] = "dur", units(value)
@@ -161,8 +166,7 @@ class TokenTable:
                                      dtype=np.int64)
         self.bars = {vocab[i]: i for i in range(n) if self.kind[i] == "bar"}
         self.end = vocab.index("</s>") if "</s>" in vocab else None
-        short = [d for d in self.dur[self.durations] if d] + [UNIT]
-        self.shortest = int(min(short))
+        self.shortest = int(min([*self.dur[self.durations], UNIT]))
         starts = self.of_kind.get("pitch", np.zeros(n, bool)) | self.of_kind.get("rest", np.zeros(n, bool)) \
             | self.of_kind.get("open", np.zeros(n, bool))
         self.event_start = starts
@@ -208,7 +212,6 @@ class TuneGuard:
         self.chord: int | None = None  # pitches in the open chord
         self.open_repeat = False
         self.in_first = False
-        self.section_had_first = False
         self.after_close = False  # the last structural token was :| (a |2 may follow)
         self.closed_had_first = False
         self.notes = False
@@ -384,13 +387,19 @@ class TuneGuard:
         rule.close(length, sign)
         self.committed = 0
         if sign == "|:":
-            self.open_repeat, self.section_had_first = True, False
+            self.open_repeat = True
         elif sign == ":|":
             self.closed_had_first = self.in_first
-            self.open_repeat = self.in_first = self.section_had_first = False
+            self.open_repeat = self.in_first = False
         elif sign == "|1":
-            self.in_first = self.section_had_first = True
+            self.in_first = True
         self.after_close = sign == ":|" or (after_close and sign == "|" and length == 0)
+
+    def copy(self) -> "TuneGuard":
+        """An independent guard in the same state (the table is shared)."""
+        twin = copy.copy(self)
+        twin.rule = copy.copy(self.rule)
+        return twin
 
     def can_end(self) -> bool:
         """Whether the tune could end cleanly now (a length limit waits for this)."""

@@ -97,6 +97,8 @@ _LEX = re.compile(r"""
 |(?P<cont>\\)
 |(?P<other>.)
 """, re.VERBOSE)
+# what a match is, by its last group: a rest's and a chord close's trailing groups always match (maybe empty)
+_KIND = {"rden": "rest", "ctie": "cclose", "variant": "bar"}
 
 
 def default_tuplet_q(p: int, meter: tuple[int, int]) -> int:
@@ -180,7 +182,8 @@ def _length(num: str, slash: str, den: str) -> F:
 def lex_tune(text: str, meter: str | None = None, key: str | None = None) -> LexedTune:
     """Read one tune (header + body). `meter`/`key` give M:/K: for a body with no header (thesession CSV)."""
     lines = text.splitlines()
-    propagate = bool(_VERSION.search(text[:100])) and int(_VERSION.search(text[:100]).group(1)) >= 2
+    version = _VERSION.search(text[:100])
+    propagate = bool(version) and int(version.group(1)) >= 2
     header: dict[str, str] = {}
     if meter is not None:
         header["M"] = meter
@@ -276,11 +279,11 @@ class _Body:
             raise TuneSkip("the tune has no notes")
 
     # ------------------------------------------------------------------ the music
-    def note(self, m, acc_name="acc") -> Note:
+    def note(self, m) -> Note:
         letter_ch = m.group("letter")
         letter = LETTERS.index(letter_ch.upper())
         octave = (5 if letter_ch.islower() else 4) + m.group("oct").count("'") - m.group("oct").count(",")
-        mark = m.group(acc_name)
+        mark = m.group("acc")
         if mark:
             alter = MARK_ALTER[mark]
             if self.propagate:
@@ -296,32 +299,19 @@ class _Body:
         items = self.items
         prev = after_broken = None
         for m in _LEX.finditer(text):
-            kind = m.lastgroup
+            kind = _KIND.get(m.lastgroup, m.lastgroup)
             if kind in ("ws", "cont", "quote", "deco", "grace", "slur", "deco1"):
                 continue  # ornaments and annotations: not melody
             if not self.in_voice and kind != "field":
                 continue
-            if after_broken and kind not in ("acc", "letter", "oct", "num", "slash", "den", "tie", "note",
-                                             "rest", "rnum", "rslash", "rden", "copen"):
+            if after_broken and kind not in ("note", "rest", "copen"):
                 raise TuneSkip(f"broken rhythm {after_broken} followed by {m.group(0).strip()!r}")
             after_broken = None
             if kind == "broken" and prev not in ("note", "rest", "cclose"):
                 raise TuneSkip(f"broken rhythm {m.group(0)} after {prev or 'nothing'}")
             if kind == "broken":
                 after_broken = m.group(0)
-            prev = {"tie": "note", "rden": "rest", "ctie": "cclose"}.get(kind, kind)
-            if not self.in_voice and kind != "field":
-                continue
-            if kind in ("cnum", "cslash", "cden", "ctie"):
-                kind = "cclose"
-            elif kind in ("acc", "letter", "oct", "num", "slash", "den", "tie"):
-                kind = "note"
-            elif kind in ("rnum", "rslash", "rden"):
-                kind = "rest"
-            elif kind in ("tp", "tq", "tr"):
-                kind = "tuplet"
-            elif kind == "variant":
-                kind = "bar"
+            prev = kind
             if kind == "note":
                 note = self.note(m)
                 (self.chord if self.chord is not None else items).append(note)

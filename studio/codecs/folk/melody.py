@@ -77,7 +77,7 @@ def merge_ties(items: list, keep_ties: bool = False, mergeable=lambda value: Tru
                 pending = pending if item.tie else None
                 continue
             else:
-                if isinstance(held, Chord) or isinstance(item, Chord):
+                if isinstance(item, Chord):  # (a held chord was refused above)
                     raise TuneSkip("tie between a chord and another note")
                 held.tie = False  # a tie between different pitches is a slur: the notes stay apart
                 pending, crossed = None, False

@@ -45,7 +45,7 @@ TIE = "-"
 WIDE = ("M:2/2", "M:3/8", "M:4/2", "M:6/4", "M:4/1", "M:3/1", "M:6/2", "M:4/8", "M:5/8", "M:5/4", "M:2/1",
         "M:2/8", "M:7/8", "M:1/4", "K:Cphr", "K:Clyd", "K:Cloc", TIE)
 
-# Tokens a vocabulary may be extended with (appended after the specials, so old ids keep their meaning).
+# Mode abbreviations of the K: tokens: their names, and their key signatures in fifths on C.
 MODE_NAMES = {"maj": "major", "min": "minor", "dor": "dorian", "mix": "mixolydian", "phr": "phrygian",
               "lyd": "lydian", "loc": "locrian"}
 MODE_FIFTHS = {"maj": 0, "min": -3, "dor": -2, "mix": -1, "lyd": 1, "phr": -4, "loc": -5}
@@ -59,6 +59,14 @@ def duration_value(token: str) -> F | None:
         return F(token)
     except (ValueError, ZeroDivisionError):
         return None
+
+
+def split_duration(token: str) -> tuple[F | None, str]:
+    """A duration or broken-rhythm token as (its multiplier or None, its broken sign or ""): "2>" -> (2, ">"),
+    ">" -> (None, ">"), "/2" -> (1/2, ""); any other token -> (None, "")."""
+    sign = token[-1:] if token[-1:] in ("<", ">") else ""
+    body = token[:-1] if sign else token
+    return (duration_value(body) if body else None), sign
 
 
 def duration_token(value: F) -> str | None:
