@@ -241,6 +241,10 @@ def test_piece_from_the_piano_roll_becomes_abc_and_tokens(codec):
     assert "K:D" in abc and "M:4/4" in abc
     assert abc.strip().endswith("D E F2 A2 d2 |")
     assert codec.format_tokens(codec.encode(piece)) == "M:4/4\nK:Cmaj\nC D E 2 G 2 c 2 |"
+    # a note outside the key is spelt as a musician would: F natural in G major is =F, not ^E
+    piece = Piece(notes=make_notes([67, 65, 66, 67], [0.0, 0.5, 1.0, 1.5], [0.5, 1.0, 1.5, 2.0]),
+                  key_signatures=[KeySignature(0.0, "G", "major")])
+    assert piece_to_abc(piece).strip().endswith("G2 =F2 ^F2 G2 |")  # the F# after it is marked again
 
 
 def test_faithfulness_check_on_real_tunes(codec):

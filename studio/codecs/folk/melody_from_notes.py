@@ -28,20 +28,19 @@ def _piece_key(piece: Piece) -> Key:
 
 
 def _spell(midi: int, key: Key) -> tuple[int, int]:
-    """(diatonic step, alteration): the key's own note when the pitch is in the scale, else a sharp in
-    sharp keys and a flat in flat keys."""
+    """(diatonic step, alteration): the key's own note when the pitch is in the scale, else the natural
+    note (F natural in G is =F, not ^E), else a sharp in sharp keys and a flat in flat keys."""
     octave, pc = divmod(midi, 12)
     alters = key.alters
     for letter in range(7):
         if (NATURAL_PC[letter] + alters[letter]) % 12 == pc:
             shift = (NATURAL_PC[letter] + alters[letter] - pc) // 12  # B#/Cb cross the octave
             return 7 * (octave - 1 - shift) + letter, alters[letter]
+    if pc in NATURAL_PC:
+        return 7 * (octave - 1) + NATURAL_PC.index(pc), 0
     sharp = key.fifths >= 0
-    for letter in range(7):
-        if NATURAL_PC[letter] + (1 if sharp else -1) == pc:
-            return 7 * (octave - 1) + letter, 1 if sharp else -1
-    letter = next(i for i in range(7) if NATURAL_PC[i] == pc)
-    return 7 * (octave - 1) + letter, 0
+    letter = NATURAL_PC.index(pc - 1 if sharp else pc + 1)  # pc is a black key: both neighbours are naturals
+    return 7 * (octave - 1) + letter, 1 if sharp else -1
 
 
 def _pieces_of(length: F) -> list[F]:
