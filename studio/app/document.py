@@ -100,9 +100,6 @@ class PieceDocument(QObject):
             on_grid |= np.abs(scaled - np.round(scaled)) <= tolerance * division
         return bool(on_grid.mean() >= 0.6)
 
-    def selected_indices(self) -> np.ndarray:
-        return np.flatnonzero(self.selected)
-
     # ----------------------------------------------------------------- selection (not undoable, like every editor)
     def set_selection(self, mask: np.ndarray) -> None:
         mask = np.asarray(mask, dtype=bool)

@@ -1,8 +1,8 @@
-"""Where the window finds the engines (corpus store, training, generation, playback, folk ABC writer).
+"""Where the window finds the engines (corpus importer, training, generation, playback, folk ABC writer).
 
-Each engine lives on its own branch until the lead merges it; the window asks this module, and a missing
-engine turns into a disabled control with a tooltip saying why, never an error. Wiring an engine is one
-entry in ENGINES: the dotted path of the function or class the panel calls.
+Panels ask this module rather than importing the engines, so an engine that cannot be imported (a broken
+install, a missing optional system library) turns into a disabled control with a tooltip saying why, never
+an error at start-up. Wiring an engine is one entry in ENGINES: the dotted path of the function or class.
 """
 from __future__ import annotations
 
@@ -11,10 +11,6 @@ from dataclasses import dataclass
 
 # name -> ("module", "attribute"); the signatures the panels call are in each entry's comment.
 ENGINES: dict[str, tuple[str, str]] = {
-    # list_corpora() -> list of corpus names/paths (shared contract)
-    "list_corpora": ("studio.corpus.store", "list_corpora"),
-    # Corpus.open(name) -> Corpus with .name .path .pieces, len(); its corpus.json carries stats/sources
-    "open_corpus": ("studio.corpus.store", "Corpus"),
     # import_corpus(name, codec: Codec, paths, progress=callable(done, total, file), stop=Event) -> ImportReport
     "import_corpus": ("studio.corpus.importer", "import_corpus"),
     # builtin_collections() -> [{"name", "title", "licence", "files", "tunes"}, ...] (music21's folk collections)
@@ -27,8 +23,6 @@ ENGINES: dict[str, tuple[str, str]] = {
     # Generation(model, n, Settings, primer=piece): steps(), piece(i), stop(), candidates() (streaming);
     # studio.generation.edit continue_piece/regenerate; driven by studio.app.genjob.run_generation
     "generate": ("studio.generation", "Generation"),
-    # load_model(dir) -> model (whose .codec has the vocabulary for meter/mode menus)
-    "load_model": ("studio.nn", "load_model"),
     # Player(on_state=, on_message=): set_piece, seek, set_loop(start, end), play, pause, stop, panic, close;
     # .position and .state properties
     "player": ("studio.playback", "Player"),
@@ -39,10 +33,10 @@ ENGINES: dict[str, tuple[str, str]] = {
 }
 
 WHERE = {
-    "list_corpora": "the corpus store", "open_corpus": "the corpus store", "import_corpus": "the corpus importer",
-    "builtin_collections": "the corpus importer",
-    "train": "the training engine", "make_config": "the training engine", "train_presets": "the training engine", "generate": "the generation engine", "load_model": "the model loader",
-    "player": "the playback engine", "render_wav": "the audio renderer", "piece_to_abc": "the folk ABC writer",
+    "import_corpus": "the corpus importer", "builtin_collections": "the corpus importer",
+    "train": "the training engine", "make_config": "the training engine", "train_presets": "the training engine",
+    "generate": "the generation engine", "player": "the playback engine", "render_wav": "the audio renderer",
+    "piece_to_abc": "the folk ABC writer",
 }
 
 

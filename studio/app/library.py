@@ -1,21 +1,15 @@
 """The library panel: the corpora the user has (and music21's built-in folk collections, importable with one
-click), and the models (shipped and their own), each with a card.
-
-It reads the on-disk contracts directly (`corpora/<name>/corpus.json`, `models/<name>/model.json`), so it
-works before the corpus store or the trainer are installed; when `studio.corpus.store.list_corpora`
-exists it is asked too, for corpora kept elsewhere.
+click), and the models (shipped and their own), each with a card. The lists come from the corpus store,
+the built-in definitions and the model folders (`list_corpora`, `definitions`, `list_models`).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QLabel, QPushButton, QSplitter, QTextBrowser, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..paths import shipped, shipped_path, user_dir
 from . import engines
 from .widgets import button_row
 
@@ -44,55 +38,25 @@ class Entry:
         return ", ".join(x for x in ((i.get("codec") or {}).get("codec", ""), shape) if x)
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def builtin_collections() -> list[Entry]:
-    data = _read_json(shipped_path("corpora", "builtin.json"))
-    return [Entry("builtin", name, "", dict(info)) for name, info in data.get("collections", {}).items()]
+    from ..corpus.builtin import definitions
 
-
-def builtin_presets() -> dict[str, list[str]]:
-    return dict(_read_json(shipped_path("corpora", "builtin.json")).get("presets", {}))
+    return [Entry("builtin", name, "", dict(info)) for name, info in definitions().get("collections", {}).items()]
 
 
 def user_corpora() -> list[Entry]:
-    """Corpora under STUDIO_HOME (folders holding corpus.json), plus any the corpus store lists."""
-    folders = {p.parent for p in user_dir("corpora").glob("*/corpus.json")}
-    lister = engines.engine("list_corpora")
-    if lister:
-        for item in lister():
-            path = Path(str(getattr(item, "path", item)))
-            if not path.is_absolute():
-                path = user_dir("corpora") / path
-            if (path / "corpus.json").exists():
-                folders.add(path)
-    out = []
-    for folder in sorted(folders):
-        info = _read_json(folder / "corpus.json")
-        out.append(Entry("corpus", info.get("name", folder.name), str(folder), info))
-    return out
+    """Corpora under STUDIO_HOME (folders being built or broken are left out)."""
+    from ..corpus.store import list_corpora
+
+    return [Entry("corpus", c.name, str(c.path), c.meta) for c in list_corpora()]
 
 
 def models() -> list[Entry]:
-    """Model folders (holding model.json): the user's own, then the shipped defaults."""
-    roots = [user_dir("models")]
-    try:
-        roots.append(Path(str(shipped("models"))))
-    except ModuleNotFoundError:
-        pass
-    out = []
-    for root in roots:
-        for mj in sorted(root.glob("*/model.json")):
-            info = _read_json(mj)
-            shipped_flag = root != roots[0]
-            out.append(Entry("model", mj.parent.name + (" (shipped)" if shipped_flag else ""), str(mj.parent), info))
-    return out
+    """Model folders: the user's own, then the shipped defaults (a broken folder shows with an empty card)."""
+    from ..nn import list_models
+
+    return [Entry("model", m.name + (" (shipped)" if m.shipped else ""), str(m.path), m.card or {})
+            for m in sorted(list_models(), key=lambda m: m.shipped)]
 
 
 def run_import(name: str, sources: list[str], codec_name: str, progress, stop) -> str:

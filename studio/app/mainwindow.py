@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QMainWindow,
                                QMessageBox, QSplitter, QTabWidget)
 
 from ..errors import StudioError, UnsupportedContent
@@ -66,9 +66,6 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(lambda _i: self._update_actions())
-        self.empty_hint = QLabel("Drop MIDI, ABC or MusicXML files here, or use File ▸ Open (Ctrl+O).\n"
-                                 "Generate new pieces in the Generate panel.")
-        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(self.tabs)
 
         self.library = LibraryPanel()
@@ -384,7 +381,6 @@ class MainWindow(QMainWindow):
             job.wait(10000)  # a finished child process may still be exiting
         self.transport.close()
         project.recovery_path().unlink(missing_ok=True)  # a clean quit leaves nothing to recover
-        QSettings("studio", "studio").setValue("window/state", self.saveState())
         event.accept()
 
     # ----------------------------------------------------------------- File menu

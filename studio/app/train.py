@@ -20,32 +20,21 @@ from . import engines
 from .widgets import button_row, fill_combo, select_data
 from .workers import make_job
 
-# The reference recipes, shown before the training engine is installed (then its own presets are read):
-# small (a laptop CPU), folk-rnn v2 (Sturm et al.: 3x512 LSTM, dropout 0.5, RMSprop 0.003, batch 64, whole
-# tunes, 100 epochs) and Magenta's Performance RNN (3x512 LSTM, Adam 0.001, batch 64, 512-event windows).
-FALLBACK_PRESETS: dict[str, dict] = {
-    "small": dict(cell="lstm", layers=2, units=256, embedding=64, dropout=0.1, lr=2e-3, batch_size=32,
-                  seq_len=256, steps=2000, epochs=0.0),
-    "folk-rnn": dict(cell="lstm", layers=3, units=512, embedding=0, dropout=0.5, lr=3e-3, batch_size=64,
-                     seq_len=256, steps=2000, epochs=100.0),
-    "performance-rnn": dict(cell="lstm", layers=3, units=512, embedding=0, dropout=0.0, lr=1e-3, batch_size=64,
-                            seq_len=512, steps=30000, epochs=0.0),
-}
 FIELDS = ("cell", "layers", "units", "embedding", "dropout", "lr", "batch_size", "seq_len", "steps", "epochs", "seed")
 
 
 def preset_names() -> list[str]:
     presets = engines.engine("train_presets")
-    return list(presets) if presets else list(FALLBACK_PRESETS)
+    return list(presets) if presets else []  # no engine: the panel's controls are disabled
 
 
 def preset_values(name: str) -> dict:
-    """Every panel field for a preset: the engine's own recipe when it is installed."""
+    """Every panel field for a preset, from the training engine's own recipe."""
     make = engines.engine("make_config")
-    if make:
-        full = make(name).to_dict()
-        return {k: full[k] for k in FIELDS if k in full}
-    return dict(FALLBACK_PRESETS[name])
+    if not make:
+        return {}
+    full = make(name).to_dict()
+    return {k: full[k] for k in FIELDS if k in full}
 
 
 def run_training(settings: dict, progress, stop) -> dict:

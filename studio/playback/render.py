@@ -40,8 +40,7 @@ def midi_bytes(piece: Piece, tail: float = RELEASE_SECONDS) -> bytes:
     """A standard MIDI file of the piece that lasts `tail` seconds past its last sound (renderers stop at the
     last event; without the tail they cut releases off)."""
     mid = piece_to_midifile(piece)
-    sounding_end = max(float(piece.notes["end"].max()) if len(piece.notes) else 0.0,
-                       float(piece.pedals["end"].max()) if len(piece.pedals) else 0.0)
+    sounding_end = piece.duration
     last_tick = max((sum(m.time for m in t) for t in mid.tracks), default=0)
     qpm = float(piece.tempos["qpm"][np.searchsorted(piece.tempos["time"], sounding_end, side="right") - 1]) \
         if len(piece.tempos) else 120.0

@@ -31,7 +31,7 @@ BLOCK = 1024  # frames handed to the device at a time (21 ms)
 
 
 class AudioUnavailable(StudioError):
-    """No way to make sound here: no PortAudio library, or no output device."""
+    """No way to make sound here: no PulseAudio client library, or no output device."""
 
     def __init__(self, reason: str):
         super().__init__(None, None, reason)
@@ -119,7 +119,7 @@ class SynthPlayer(Engine):
 
     @property
     def duration(self) -> float:
-        return float(self._piece.notes["end"].max()) if len(self._piece.notes) else 0.0
+        return self._piece.duration  # to the last note end or pedal release, as the MIDI player
 
     # ----- transport -----
     def play(self) -> None:

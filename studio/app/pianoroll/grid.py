@@ -39,12 +39,6 @@ class Grid:
         beats = self.piece.seconds_to_beats(max(seconds, 0.0))
         return float(self.piece.beats_to_seconds(np.floor(beats / step + 1e-9) * step))
 
-    def step_seconds_at(self, seconds: float) -> float:
-        """The length of one grid step (a 1/16 beat when snap is off) at a time, in seconds."""
-        step = self.step_beats or 0.25
-        b = self.piece.seconds_to_beats(seconds)
-        return float(self.piece.beats_to_seconds(b + step) - self.piece.beats_to_seconds(b))
-
 
 def bar_starts(piece: Piece, end_beats: float) -> np.ndarray:
     """Beat positions of every bar line up to `end_beats`, following time-signature changes (4/4 if none)."""
