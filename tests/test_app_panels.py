@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from apphelpers import scale_piece
+from apphelpers import reject_input, scale_piece
 from studio import atomic
 from studio.app import engines
 from studio.app.generate import GeneratePanel
@@ -19,7 +19,6 @@ from studio.app.library import LibraryPanel, builtin_collections
 from studio.app.mainwindow import MainWindow
 from studio.app.train import TrainPanel, preset_values
 from studio.app.workers import Job
-from studio.errors import UnsupportedContent
 
 
 @pytest.fixture
@@ -126,10 +125,7 @@ def test_training_that_diverges_says_so_and_stops(qtbot, corpus):
 
 
 def test_a_job_that_raises_reports_the_reason_and_the_thread_ends(qtbot):
-    def bad(path, progress, stop):
-        raise UnsupportedContent(path, "line 3", "no K: field")
-
-    job = Job(bad, "tune.abc")
+    job = Job(reject_input, "tune.abc")
     with qtbot.waitSignal(job.failed) as failed:
         job.start()
     assert failed.args[0] == "tune.abc: line 3: no K: field"
@@ -182,12 +178,18 @@ def test_a_job_process_that_dies_or_fails_is_reported(qtbot):
     assert isinstance(make_job(lambda progress, stop: None, in_process=True), Job)
 
 
-def test_importing_files_into_the_library_builds_a_corpus_and_lists_it(qtbot, tmp_path):
-    for k in range(2):
-        scale_piece().transpose(k).write_midi(tmp_path / f"scale{k}.mid")
+def import_scales(qtbot, folder, count: int) -> MainWindow:
+    """A window importing `count` scale MIDI files written to `folder` as corpus "scales" (in the background)."""
+    for k in range(count):
+        scale_piece().transpose(k).write_midi(folder / f"scale{k}.mid")
     window = MainWindow()
     qtbot.addWidget(window)
-    window.import_into_library("scales", [str(tmp_path)])
+    window.import_into_library("scales", [str(folder)])
+    return window
+
+
+def test_importing_files_into_the_library_builds_a_corpus_and_lists_it(qtbot, tmp_path):
+    window = import_scales(qtbot, tmp_path, 2)
     qtbot.waitUntil(lambda: any(e.name == "scales" for e in window.library.corpus_entries()), timeout=60000)
     entry = next(e for e in window.library.corpus_entries() if e.name == "scales")
     assert entry.summary == "performance, 2 pieces"
@@ -197,11 +199,7 @@ def test_importing_files_into_the_library_builds_a_corpus_and_lists_it(qtbot, tm
 
 @pytest.mark.slow
 def test_a_tiny_model_trains_from_the_panel_stops_resumes_and_joins_the_library(qtbot, tmp_path):
-    for k in range(6):
-        scale_piece().transpose(k).write_midi(tmp_path / f"scale{k}.mid")
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.import_into_library("scales", [str(tmp_path)])
+    window = import_scales(qtbot, tmp_path, 6)
     qtbot.waitUntil(lambda: window.train_panel.corpus.count() > 0, timeout=60000)
     panel = window.train_panel
     panel.preset.setCurrentText("small")

@@ -171,6 +171,9 @@ def test_cli_no_guard_samples_the_raw_model(tmp_path, studio_home):
     result = run_studio("generate", "--model", str(REPO / "models" / "folk"), "-n", "2", "-o", str(out),
                         "--no-guard", "--seed", "4")
     assert result.returncode == 0, result.stderr
-    assert json.loads((out / "generation.json").read_text())["settings"]["guard"] is False
+    record = json.loads((out / "generation.json").read_text())
+    assert record["settings"]["guard"] is False
+    raw = generate(load_model(REPO / "models" / "folk"), 2, Settings(seed=4, guard=False))
+    assert [c["tokens"] for c in record["candidates"]] == [c.tokens.tolist() for c in raw]  # the raw sampler ran
     result = run_studio("evaluate-samples", str(out), "--json")
-    assert "playable_share" in json.loads(result.stdout)
+    assert result.returncode == 0 and "playable_share" in json.loads(result.stdout)

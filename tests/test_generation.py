@@ -364,4 +364,5 @@ def test_a_model_from_the_real_trainer_samples_and_its_corpus_is_checked_for_cop
     write_candidates(tmp_path / "out", candidates, settings, tmp_path / "model", codec, "test")
     report = evaluate_samples(tmp_path / "out")
     assert report["corpus"] == "session-tunes" and len(report["longest_shared_tokens"]) == 2
-    assert all(n >= 1 for n in report["longest_shared_tokens"])
+    expected = NgramIndex([np.asarray(t, dtype=np.int64) for t in tunes])  # the corpus's training tunes
+    assert report["longest_shared_tokens"] == [expected.longest_shared(c.tokens[2:]) for c in candidates]
