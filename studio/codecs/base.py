@@ -92,6 +92,8 @@ class Codec(ABC):
             report.skipped.append(Skipped(str(path), exc.message()))
         return report
 
+    controls = None  # codecs with conditioning controls (performance: density, pitch classes) set this
+
     def augment(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A randomly varied copy of a token window for training (transposition, time stretch, ...).
 

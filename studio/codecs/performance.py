@@ -78,6 +78,13 @@ class PerformanceCodec(Codec):
         self.transpose_range = tuple(int(x) for x in c.get("transpose", (0, 0)))
         self.stretch_factors = [float(x) for x in c.get("stretch", [1.0])]
 
+    @property
+    def controls(self):
+        """Note density and pitch-class histogram (Magenta's performance controls) for conditioned models."""
+        from .performance_controls import PerformanceControls
+
+        return PerformanceControls(self)
+
     # ------------------------------------------------------------------------------------ encoding
     def prepare(self, piece: Piece) -> Piece:
         """The piece exactly as the codec sees it (pedal folded, drums and out-of-range pitches left out,

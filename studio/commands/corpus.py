@@ -39,6 +39,11 @@ def register(sub) -> None:
                    help="a music21 collection or preset (see `studio corpus builtins`); repeatable")
     a.add_argument("--codec-option", "-O", action="append", default=[], metavar="KEY=VALUE",
                    help="a codec setting for a new corpus, e.g. -O wide=true (folk: more meters, modes and ties)")
+    a.add_argument("--group", metavar="REGEX",
+                   help="split train/valid/test by group, not by piece: files whose names (without extension) give "
+                        "the same match (its first capture group, if any) share a split; e.g. for ASAP's "
+                        "Composer__Group__Piece__Performer.mid, --group '^(.*)__' keys on everything before the "
+                        "last '__' (one piece, all its performers)")
     a.add_argument("--replace", action="store_true", help="start afresh instead of adding to an existing corpus")
     a.add_argument("--workers", type=int, default=None, help="encoding processes (default: one per core)")
     a.set_defaults(func=cmd_add)
@@ -64,9 +69,10 @@ def cmd_add(args) -> int:
     from ..codecs import get_codec, parse_options
     from ..corpus.builtin import PREFIX
     from ..corpus.importer import absolute_sources, import_corpus
-    from ..corpus.store import Corpus, corpus_dir
+    from ..corpus.store import Corpus, check_group_pattern, corpus_dir
 
     sources = [str(p) for p in args.paths] + [PREFIX + b for b in args.builtin]
+    split = None
     existing = None if args.replace or not (corpus_dir(args.name) / "corpus.json").is_file() else Corpus.open(args.name)
     if existing is not None:
         used = existing.meta["codec"]["codec"]
@@ -75,12 +81,19 @@ def cmd_add(args) -> int:
                                   f"choose another name or pass --replace")
         codec = existing.codec
         sources = absolute_sources(existing.sources + sources)
+        split = dict(existing.meta.get("split") or {})
+        if args.group is not None and args.group != split.get("group"):
+            raise InvalidArgument(f"corpus {args.name!r} was split {_split_rule(split)}; pass --replace to "
+                                  f"split it by --group {args.group!r}")
     else:
         if not args.codec:
             raise InvalidArgument("a new corpus needs --codec (performance or folk)")
         if not sources:
             raise InvalidArgument("nothing to import: give files, folders or --builtin NAME")
         codec = get_codec(args.codec, **parse_options(args.codec_option))
+        if args.group is not None:
+            check_group_pattern(args.group)
+            split = {"group": args.group}
 
     from tqdm import tqdm
 
@@ -91,7 +104,7 @@ def cmd_add(args) -> int:
         bar.update(done - bar.n)
 
     try:
-        report = import_corpus(args.name, codec, sources, progress=progress, workers=args.workers)
+        report = import_corpus(args.name, codec, sources, progress=progress, workers=args.workers, split=split)
     finally:
         bar.close()
     for s in report.skipped:
@@ -141,12 +154,35 @@ def cmd_show(args) -> int:
         f"  notes:    {s.get('notes', 0)}",
         f"  events:   {s.get('events', len(c.ids))}",
         f"  music:    {s.get('hours', 0):.2f} hours",
-        "  split:    " + ", ".join(f"{k} {v['pieces']} pieces / {v['events']} events"
-                                   for k, v in s.get("splits", {}).items()),
+        f"  split:    {_split_rule(c.meta.get('split') or {})}: " + ", ".join(
+            f"{k} " + (f"{v['groups']} groups / " if "groups" in v else "") + f"{v['pieces']} pieces / "
+            f"{v['events']} events" for k, v in s.get("splits", {}).items()),
         "  sources:  " + ("\n            ".join(c.sources) or "(none)"),
     ]
+    if (c.meta.get("split") or {}).get("group"):
+        lines += _groups_by_split(c)
     print("\n".join(lines))
     return 0
+
+
+def _split_rule(split: dict) -> str:
+    if split.get("group"):
+        return f"by group (--group {split['group']!r})"
+    return "by piece (hash of its tokens)"
+
+
+def _groups_by_split(corpus) -> list[str]:
+    """The valid and test groups by name (train is the rest): what the model is never trained on."""
+    from ..corpus.store import SPLIT_NAMES
+
+    names: dict[str, set] = {}
+    for row, record in zip(corpus.pieces["split"], corpus.records()):
+        names.setdefault(SPLIT_NAMES[int(row)], set()).add(record.get("group") or f"#{record['label']}")
+    out = []
+    for split in ("valid", "test"):
+        groups = sorted(names.get(split, ()))
+        out.append(f"  {split} groups ({len(groups)}): " + ("; ".join(groups) or "(none)"))
+    return out
 
 
 def cmd_remove(args) -> int:

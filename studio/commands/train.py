@@ -43,6 +43,9 @@ def register(sub) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="no mixed precision on CUDA")
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None)
+    p.add_argument("--controls", action="store_true", default=None,
+                   help="condition on the codec's controls (performance: note density and pitch-class histogram, "
+                        "each hidden at random in training, so the model samples with or without them)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="negative log-likelihood per token and perplexity of a model on a corpus")
@@ -60,7 +63,7 @@ def register(sub) -> None:
 
 SETTINGS = ("cell", "layers", "units", "embedding", "tie_weights", "dropout", "batching", "batch_size", "seq_len",
             "lr", "optimizer", "clip", "warmup_steps", "decay", "steps", "epochs", "eval_every", "checkpoint_every",
-            "patience", "seed", "device", "amp", "augment")
+            "patience", "seed", "device", "amp", "augment", "controls")
 
 
 def cmd_train(args) -> int:

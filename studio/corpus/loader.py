@@ -26,6 +26,7 @@ class Batch:
     inputs: np.ndarray  # [rows, time] int64
     targets: np.ndarray  # [rows, time] int64
     mask: np.ndarray  # [rows, time] bool: True where the target is a real token (not padding)
+    controls: np.ndarray | None = None  # [rows, time, control size] float32, for conditioned training
 
     @property
     def tokens(self) -> int:
@@ -73,11 +74,16 @@ class _Batches:
 class WindowBatches(_Batches):
     """Fixed-length windows (seq_len inputs + their next tokens) from the framed, joined split."""
 
+    LOOKAHEAD = 256  # tokens read past a window so the controls of its last steps see what follows
+
     def __init__(self, corpus, split: str = "train", seq_len: int = 512, batch_size: int = 64, seed: int = 0,
-                 rank: int = 0, world_size: int = 1, augment: bool = True):
+                 rank: int = 0, world_size: int = 1, augment: bool = True, controls: bool = False):
         super().__init__(corpus, split, batch_size, seed, rank, world_size, augment)
         if seq_len < 1:
             raise InvalidArgument(f"sequence length must be at least 1, not {seq_len}")
+        self.controls = self.codec.controls if controls else None
+        if controls and self.controls is None:
+            raise InvalidArgument(f"the {self.codec.name} codec has no conditioning controls to train with")
         self.seq_len = seq_len
         self.starts = np.concatenate([[0], np.cumsum(self.lengths + 2)])  # framed offset of each piece
         self.total = int(self.starts[-1])
@@ -88,15 +94,21 @@ class WindowBatches(_Batches):
     def batch(self, step: int) -> Batch:
         rng = np.random.default_rng([self.seed, step])
         positions = rng.integers(0, self.total, size=self.batch_size)  # every rank draws the global batch
-        window = np.empty((self.local, self.seq_len + 1), dtype=np.int64)
+        extra = self.LOOKAHEAD if self.controls is not None else 0
+        window = np.empty((self.local, self.seq_len + 1 + extra), dtype=np.int64)
         for i, row in enumerate(self.my_rows):
-            window[i] = self._window(int(positions[row]), step, row)
-        return Batch(window[:, :-1], window[:, 1:], np.ones((self.local, self.seq_len), dtype=bool))
+            window[i] = self._window(int(positions[row]), step, row, self.seq_len + 1 + extra)
+        controls = None
+        if self.controls is not None:
+            # the input at t carries the controls of what follows it: those computed at position t + 1
+            controls = np.stack([self.controls.features(w)[1:self.seq_len + 1] for w in window])
+            self.controls.hide(controls, np.random.default_rng([self.seed, step, 7, self.rank]))
+            window = window[:, :self.seq_len + 1]
+        return Batch(window[:, :-1], window[:, 1:], np.ones((self.local, self.seq_len), dtype=bool), controls)
 
-    def _window(self, position: int, step: int, row: int) -> np.ndarray:
-        """seq_len + 1 tokens starting at a framed position, walking on into the next pieces."""
+    def _window(self, position: int, step: int, row: int, need: int) -> np.ndarray:
+        """`need` tokens starting at a framed position, walking on into the next pieces."""
         bos, eos = self.codec.bos_id, self.codec.eos_id
-        need = self.seq_len + 1
         out = []
         k = int(np.searchsorted(self.starts, position, side="right") - 1)
         pos = position - int(self.starts[k])  # 0: <s>, 1..n: body, n + 1: </s>

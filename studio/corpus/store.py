@@ -52,6 +52,28 @@ def piece_hash(ids: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(ids, dtype="<i4").tobytes()).hexdigest()
 
 
+def group_key(source: str, pattern: str) -> str | None:
+    """The group a file belongs to under a `--group` regex, matched against its file name without the
+    extension: the first capture group if the pattern has one, else the whole match; None if it does not
+    match (the piece then gets a split of its own, by its content hash)."""
+    import re
+
+    name = Path(source).stem if source else ""
+    m = re.search(pattern, name)
+    if m is None:
+        return None
+    return m.group(1) if m.re.groups else m.group(0)
+
+
+def check_group_pattern(pattern: str) -> None:
+    import re
+
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise InvalidArgument(f"--group {pattern!r} is not a regular expression ({exc})") from None
+
+
 def split_of(digest: str, valid: float = DEFAULT_SPLIT["valid"], test: float = DEFAULT_SPLIT["test"]) -> int:
     """0 train, 1 valid, 2 test, from the first 64 bits of a hex digest read as a fraction."""
     u = int(digest[:16], 16) / 2.0 ** 64
@@ -180,6 +202,7 @@ class CorpusWriter:
         self.total = 0
         self.counts = {"pieces": 0, "notes": 0, "events": 0, "seconds": 0.0}
         self.by_split = {k: {"pieces": 0, "events": 0} for k in SPLITS}
+        self.groups: dict[str, set] = {}  # split -> group names, under a group rule
 
     def __enter__(self) -> "CorpusWriter":
         return self
@@ -190,15 +213,21 @@ class CorpusWriter:
 
     def add(self, ids: np.ndarray, label: str, source: str = "", file_hash: str = "", notes: int = 0,
             seconds: float = 0.0) -> int:
-        """Append one piece; returns its split."""
+        """Append one piece; returns its split (by its group's name under a group rule, else by its ids)."""
         ids = np.asarray(ids)
-        split = split_of(piece_hash(ids), self.split["valid"], self.split["test"])
+        group = group_key(source or label, self.split["group"]) if self.split.get("group") else None
+        digest = hashlib.sha256(group.encode()).hexdigest() if group is not None else piece_hash(ids)
+        split = split_of(digest, self.split["valid"], self.split["test"])
         self._raw.write(np.ascontiguousarray(ids, dtype=self.dtype.newbyteorder("<")).tobytes())
         row = np.zeros(1, dtype=PIECE_DTYPE)
         row[0] = (self.total, len(ids), split)
         self._rows += row.tobytes()
-        self._lines.write(json.dumps({"label": label, "source": source, "hash": file_hash, "notes": int(notes),
-                                      "seconds": round(float(seconds), 3), "events": int(len(ids))}) + "\n")
+        record = {"label": label, "source": source, "hash": file_hash, "notes": int(notes),
+                  "seconds": round(float(seconds), 3), "events": int(len(ids))}
+        if self.split.get("group"):
+            record["group"] = group
+            self.groups.setdefault(SPLIT_NAMES[split], set()).add(group if group is not None else f"#{label}")
+        self._lines.write(json.dumps(record) + "\n")
         self.total += len(ids)
         c = self.counts
         c["pieces"] += 1
@@ -218,6 +247,8 @@ class CorpusWriter:
         _raw_to_npy(self.tmp / "ids.raw", self.tmp / "ids.npy", self.dtype.newbyteorder("<"), self.total)
         with atomic_open(self.tmp / "pieces.npy") as f:
             np.save(f, np.frombuffer(bytes(self._rows), dtype=PIECE_DTYPE), allow_pickle=False)
+        for name, groups in self.groups.items():
+            self.by_split[name]["groups"] = len(groups)
         stats = {**self.counts, "seconds": round(self.counts["seconds"], 3),
                  "hours": round(self.counts["seconds"] / 3600, 3), "splits": self.by_split, **(extra_stats or {})}
         meta = {"name": self.name, "codec": self.codec.config,

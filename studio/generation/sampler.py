@@ -124,7 +124,7 @@ class Generation:
         self.codec = codec_from_config(model.codec_config)
         self.rules = rules_for(self.codec)
         self.rules.check(settings)
-        check_controls(settings)
+        check_controls(settings, model, self.codec)
         self.plan = plan or self.rules.plan(settings, primer)
         self.seeds = list(seeds) if seeds is not None else [settings.seed + i for i in range(n)]
         self.n = len(self.seeds)
@@ -141,6 +141,28 @@ class Generation:
         self._stop = False
         self._started = False
         self._clock_min = 0
+        self.position = 0  # sampled steps so far
+        self._controls_changed = False
+        self.changes: list[tuple[int, dict]] = []  # (position, settings changed there) from update_settings
+
+    LIVE_SETTINGS = ("temperature", "top_k", "top_p", "note_density", "pitch_histogram")
+
+    def update_settings(self, **changes) -> None:
+        """Change sampling settings while this generation runs (a jam): they apply from the next sampled
+        step; `None` for a control takes it away. Safe to call from another thread (each value is swapped
+        whole and read once per step). Recorded with the step they took effect at in `changes`."""
+        unknown = sorted(set(changes) - set(self.LIVE_SETTINGS))
+        if unknown:
+            raise InvalidArgument(f"cannot change {', '.join(unknown)} while sampling; "
+                                  f"live settings: {', '.join(self.LIVE_SETTINGS)}")
+        trial = Settings.from_dict({**asdict(self.settings), **changes})
+        trial.check()
+        check_controls(trial, self.model, self.codec)
+        for name, value in changes.items():
+            setattr(self.settings, name, value)
+        if {"note_density", "pitch_histogram"} & set(changes):
+            self._controls_changed = True
+        self.changes.append((self.position, dict(changes)))
 
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
@@ -161,9 +183,10 @@ class Generation:
     def _steps(self) -> Iterator[Step]:
         model, rules, s = self.model, self.rules, self.settings
         stepper = FastStepper(model)
+        controls = self._control_vector()
         prefix = torch.tensor(self.plan.prefix, dtype=torch.long, device=self.device)
         if len(prefix) > 1:  # all but the last prefix token in one pass of the model's own kernel
-            _, state = model(prefix[None, :-1])
+            _, state = model(prefix[None, :-1], None, None if controls is None else controls[None])
             state = stepper.from_model_state(state)
         else:
             state = stepper.initial_state(1)
@@ -180,13 +203,18 @@ class Generation:
         body_np = body.cpu().numpy()
         eos = self.codec.eos_id
         active = list(range(self.n))
-        position = 0
+        control_gates = None if controls is None else stepper.control_gates(controls[None].expand(self.n, -1))
+        position = self.position = 0
         while active:
+            if self._controls_changed:
+                self._controls_changed = False
+                controls = self._control_vector()
+                control_gates = stepper.control_gates(controls[None].expand(len(active), -1))
             if position % RANDOM_BLOCK == 0:
                 block = torch.stack([torch.rand(RANDOM_BLOCK, generator=generators[i]) for i in active])
                 uniforms = block.to(self.device)
             planned = position < len(masks)
-            logits = stepper.step(tokens, state, None if planned else body_bias)
+            logits = stepper.step(tokens, state, None if planned else body_bias, control_gates)
             allowed = masks[position] if planned else None
             if guards is not None and not planned:
                 allowed = guard_masks([guards[i] for i in active], body_np, self.device)
@@ -203,6 +231,7 @@ class Generation:
                     at_length &= torch.tensor([guards[i].can_end() for i in active], device=self.device)
                 done |= at_length
             position += 1
+            self.position = position
             if position % 32 == 0:
                 self._clock_min = int(clock["clock"].min())
             flags = done.tolist()
@@ -229,6 +258,16 @@ class Generation:
                 state = stepper.select(state, index)
                 tokens, uniforms = tokens[index], uniforms[index]
                 clock = {k: v[index] for k, v in clock.items()}
+                if control_gates is not None:
+                    control_gates = control_gates[index]
+
+    def _control_vector(self) -> torch.Tensor | None:
+        """The model's control input for the current settings (None for a model without controls)."""
+        if not self.model.config.control_size:
+            return None
+        s = self.settings
+        vector = self.codec.controls.vector(s.note_density, s.pitch_histogram)
+        return torch.from_numpy(vector).to(self.device)
 
     # ------------------------------------------------------------------ results
     def run(self, progress: Callable[[float, float, str], None] | None = None,
@@ -302,13 +341,19 @@ def guard_masks(guards: list, body: np.ndarray, device) -> torch.Tensor:
     return torch.from_numpy(rows).to(device)
 
 
-def check_controls(settings: Settings) -> None:
+def check_controls(settings: Settings, model: SequenceModel, codec) -> None:
     """Note-density and pitch-histogram controls (Performance RNN's conditioned configs) need a model trained
-    with them as extra inputs; studio trains unconditioned models only, so asking for them is an error."""
+    with them as extra inputs (`studio train --controls`); their values are checked here too."""
     for name, flag in (("note_density", "--note-density"), ("pitch_histogram", "--pitch-histogram")):
-        if getattr(settings, name) is not None:
-            raise InvalidArgument(f"{flag} needs a model trained with that control as an input; studio's models "
-                                  "are trained without controls (unconditioned)")
+        if getattr(settings, name) is None:
+            continue
+        if codec.controls is None:
+            raise InvalidArgument(f"{flag} is a performance control; this model uses the {codec.name} codec")
+        if not model.config.control_size:
+            raise InvalidArgument(f"{flag} needs a model trained with that control as an input "
+                                  "(`studio train --controls`); this model was trained without controls")
+    if codec.controls is not None and model.config.control_size:
+        codec.controls.vector(settings.note_density, settings.pitch_histogram)  # checks the values
 
 
 def generate(model: SequenceModel, n: int = 1, settings: Settings | None = None, primer: Piece | None = None,

@@ -26,6 +26,9 @@ class FastStepper:
             w = lambda name, layer: getattr(rnn, f"{name}_l{layer}").detach()  # noqa: E731
             inputs = model.embed.weight.detach() if model.embed is not None else None
             w_ih0 = w("weight_ih", 0)
+            width = c.embedding or c.vocab_size  # the token's part of the first layer's input; controls follow
+            self.w_controls = w_ih0[:, width:].t().contiguous() if c.control_size else None  # [controls, gates]
+            w_ih0 = w_ih0[:, :width]
             first = w_ih0.t() if inputs is None else inputs @ w_ih0.t()  # [vocab, gates]
             if self.cell == "gru":  # the hidden bias sits inside the reset gate for GRU: keep it apart
                 self.table = (first + w("bias_ih", 0)).contiguous()
@@ -59,16 +62,28 @@ class FastStepper:
         """The state of some batch rows only (finished candidates dropped, or one row repeated)."""
         return [(layer[0][rows], layer[1][rows]) if isinstance(layer, tuple) else layer[rows] for layer in state]
 
+    def control_gates(self, controls: torch.Tensor) -> torch.Tensor:
+        """The first layer's input from control vectors [batch, control_size]: computed once per change of
+        controls and passed to every `step` (a constant control costs nothing per step)."""
+        if self.w_controls is None:
+            raise ValueError("this model was trained without controls")
+        return controls.to(self.w_controls.dtype) @ self.w_controls
+
     # ------------------------------------------------------------------ one step
-    def step(self, tokens: torch.Tensor, state: list, head_bias: torch.Tensor | None = None) -> torch.Tensor:
+    def step(self, tokens: torch.Tensor, state: list, head_bias: torch.Tensor | None = None,
+             control_gates: torch.Tensor | None = None) -> torch.Tensor:
         """tokens [batch] int64; `state` is updated in place (new tensors per layer); returns logits.
-        `head_bias` replaces the output bias (a bias holding -inf masks tokens out at no extra cost)."""
+        `head_bias` replaces the output bias (a bias holding -inf masks tokens out at no extra cost);
+        `control_gates` ([batch, gates], from `control_gates`) adds the controls' input."""
         x = None
         for layer in range(self.layers):
+            first = None
+            if layer == 0:
+                first = self.table[tokens] if control_gates is None else self.table[tokens] + control_gates
             if self.cell == "lstm":
                 h, c = state[layer]
                 if layer == 0:
-                    gates = torch.addmm(self.table[tokens], h, self.w_hh[0])
+                    gates = torch.addmm(first, h, self.w_hh[0])
                 else:
                     gates = torch.addmm(self.bias[layer], torch.cat([x, h], 1), self.w_cat[layer])
                 i, f, g, o = gates.chunk(4, 1)
@@ -77,7 +92,7 @@ class FastStepper:
                 state[layer] = (x, c)
             elif self.cell == "gru":
                 h = state[layer]
-                gi = self.table[tokens] if layer == 0 else torch.addmm(self.b_ih[layer], x, self.w_ih[layer])
+                gi = first if layer == 0 else torch.addmm(self.b_ih[layer], x, self.w_ih[layer])
                 gh = torch.addmm(self.b_hh[layer], h, self.w_hh[layer])
                 ir, iz, in_ = gi.chunk(3, 1)
                 hr, hz, hn = gh.chunk(3, 1)
@@ -89,7 +104,7 @@ class FastStepper:
             else:
                 h = state[layer]
                 if layer == 0:
-                    pre = torch.addmm(self.table[tokens], h, self.w_hh[0])
+                    pre = torch.addmm(first, h, self.w_hh[0])
                 else:
                     pre = torch.addmm(self.bias[layer], torch.cat([x, h], 1), self.w_cat[layer])
                 x = torch.tanh(pre)

@@ -28,6 +28,7 @@ class ModelConfig:
     embedding: int = 0  # 0: one-hot input (as folk-rnn and Performance RNN); >0: a learned embedding
     dropout: float = 0.0  # between stacked layers and after the last one
     tie_weights: bool = False  # share the embedding matrix with the output layer (needs embedding == units)
+    control_size: int = 0  # extra inputs at every step (the codec's conditioning controls); 0: none
 
     def __post_init__(self):
         problems = []
@@ -37,6 +38,8 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.append(f"{name} must be a positive integer, not {value!r}")
+        if not isinstance(self.control_size, int) or isinstance(self.control_size, bool) or self.control_size < 0:
+            problems.append(f"control_size must be 0 (no controls) or a positive integer, not {self.control_size!r}")
         if not isinstance(self.embedding, int) or self.embedding < 0:
             problems.append(f"embedding must be 0 (one-hot) or a positive integer, not {self.embedding!r}")
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
@@ -69,7 +72,7 @@ class SequenceModel(nn.Module):
         self.config = config
         c = config
         self.embed = nn.Embedding(c.vocab_size, c.embedding) if c.embedding else None
-        self.rnn = CELLS[c.cell](c.embedding or c.vocab_size, c.units, num_layers=c.layers,
+        self.rnn = CELLS[c.cell]((c.embedding or c.vocab_size) + c.control_size, c.units, num_layers=c.layers,
                                  dropout=c.dropout if c.layers > 1 else 0.0, batch_first=True)
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.units, c.vocab_size)
@@ -81,24 +84,35 @@ class SequenceModel(nn.Module):
                     with torch.no_grad():
                         bias[c.units:2 * c.units].fill_(1.0)
 
-    def _inputs(self, tokens: torch.Tensor) -> torch.Tensor:
+    def _inputs(self, tokens: torch.Tensor, controls: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
-            return self.embed(tokens)
-        return F.one_hot(tokens, self.config.vocab_size).to(self.head.weight.dtype)
+            x = self.embed(tokens)
+        else:
+            x = F.one_hot(tokens, self.config.vocab_size).to(self.head.weight.dtype)
+        size = self.config.control_size
+        if not size:
+            return x
+        if controls is None:  # every control absent
+            controls = x.new_zeros(*tokens.shape, size)
+        elif controls.dim() == 2:  # one control vector per stream, the same at every step
+            controls = controls[:, None, :].expand(*tokens.shape, size)
+        return torch.cat([x, controls.to(x.dtype)], -1)
 
-    def forward(self, tokens: torch.Tensor, state=None):
-        """tokens: [batch, time] int64 -> (logits [batch, time, vocab], new state)."""
-        out, state = self.rnn(self._inputs(tokens), state)
+    def forward(self, tokens: torch.Tensor, state=None, controls: torch.Tensor | None = None):
+        """tokens: [batch, time] int64 -> (logits [batch, time, vocab], new state). `controls`
+        ([batch, time, control_size], or [batch, control_size] for the same at every step) goes beside
+        each token for models trained with controls; None means every control absent."""
+        out, state = self.rnn(self._inputs(tokens, controls), state)
         return self.head(self.drop(out)), state
 
     @torch.no_grad()
-    def step(self, tokens: torch.Tensor, state=None):
+    def step(self, tokens: torch.Tensor, state=None, controls: torch.Tensor | None = None):
         """One token per stream: tokens [batch] -> (logits [batch, vocab], new state). State None = start.
 
         The state is the cell's own: (h, c) for LSTM, h for GRU/RNN, each [layers, batch, units]; index
         dimension 1 to keep or reorder streams.
         """
-        logits, state = self.forward(tokens.reshape(-1, 1), state)
+        logits, state = self.forward(tokens.reshape(-1, 1), state, controls)
         return logits[:, 0], state
 
     def initial_state(self, batch: int, device=None):

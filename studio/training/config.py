@@ -32,6 +32,7 @@ class TrainConfig:
     seq_len: int = 256
     max_tune_len: int = 1024  # whole-tune batching: longer pieces are cut
     augment: bool = True
+    controls: bool = False  # condition on the codec's controls (performance: note density, pitch classes)
     # optimisation
     optimizer: str = "adam"
     lr: float = 2e-3

@@ -156,14 +156,20 @@ class Trainer:
 
         codec = self.corpus.codec
         torch.manual_seed(c.seed)
-        self.model = SequenceModel(ModelConfig(vocab_size=codec.vocab_size, **c.model_fields())).to(device)
+        if c.controls and codec.controls is None:
+            raise InvalidArgument(f"--controls: the {codec.name} codec has no conditioning controls")
+        control_size = codec.controls.size if c.controls else 0
+        self.model = SequenceModel(ModelConfig(vocab_size=codec.vocab_size, control_size=control_size,
+                                               **c.model_fields())).to(device)
         self.optimizer = self._make_optimizer()
         batching = c.batching if c.batching != "auto" else ("tunes" if codec.name == "folk" else "windows")
         shard = {"seed": c.seed, "rank": self.rank, "world_size": self.world, "augment": c.augment}
+        if batching == "tunes" and c.controls:
+            raise InvalidArgument("--controls needs window batching (--batching windows)")
         if batching == "tunes":
             self.batches = TuneBatches(self.corpus, "train", c.batch_size, max_len=c.max_tune_len, **shard)
         else:
-            self.batches = WindowBatches(self.corpus, "train", c.seq_len, c.batch_size, **shard)
+            self.batches = WindowBatches(self.corpus, "train", c.seq_len, c.batch_size, controls=c.controls, **shard)
         self.batching = batching
         self.total_steps = math.ceil(c.epochs * len(self.batches)) if c.epochs > 0 else c.steps
         self.has_valid = len(split_pieces(self.corpus, "valid")) > 0
@@ -274,8 +280,9 @@ class Trainer:
         inputs = torch.from_numpy(batch.inputs).to(dev, non_blocking=True)
         targets = torch.from_numpy(batch.targets).to(dev, non_blocking=True)
         mask = torch.from_numpy(batch.mask).to(dev, non_blocking=True)
+        controls = None if batch.controls is None else torch.from_numpy(batch.controls).to(dev, non_blocking=True)
         with torch.autocast(dev.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-            logits, _ = self.net(inputs)
+            logits, _ = self.net(inputs, None, controls)
         ce = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
         count = mask.sum()
         if self.world > 1:  # mean per real token over the GLOBAL batch, whatever each rank holds
