@@ -10,7 +10,7 @@ from ..errors import InvalidArgument
 
 def register(sub) -> None:
     from ..training.config import BATCHINGS, OPTIMIZERS, PRESETS
-    from ..nn.model import CELLS
+    from ..nn.cells import CELL_NAMES
 
     p = sub.add_parser("train", help="train a model on an imported corpus (Ctrl-C stops with a checkpoint)",
                        description="Train an LSTM/GRU/RNN on a corpus into DIR (a model folder plus checkpoint and "
@@ -19,7 +19,7 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder for the model, checkpoint and metrics")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     p.add_argument("--preset", choices=sorted(PRESETS), help="starting settings (default: small)")
-    p.add_argument("--cell", choices=sorted(CELLS))
+    p.add_argument("--cell", choices=sorted(CELL_NAMES))
     p.add_argument("--layers", type=int)
     p.add_argument("--units", type=int)
     p.add_argument("--embedding", type=int, help="embedding width; 0 feeds one-hot tokens")

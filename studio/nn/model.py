@@ -14,7 +14,7 @@ from torch import nn
 
 from ..errors import InvalidArgument
 
-CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # the modules for studio.nn.cells.CELL_NAMES
 
 
 @dataclass

@@ -1,7 +1,22 @@
-"""Training: the Trainer (loop, checkpoints, exact resume, metrics, DDP), its settings and evaluation."""
-from .config import PRESETS, TrainConfig, learning_rate, make_config
-from .evaluate import Evaluation, evaluate
-from .trainer import Trainer, TrainEvent, TrainingDiverged, TrainResult, pick_device
+"""Training: the Trainer (loop, checkpoints, exact resume, metrics, DDP), its settings and evaluation.
 
-__all__ = ["PRESETS", "TrainConfig", "make_config", "learning_rate", "Trainer", "TrainEvent", "TrainResult",
-           "TrainingDiverged", "pick_device", "evaluate", "Evaluation"]
+Names are imported on first use, so `studio.training.config` (presets, settings) loads without torch and
+light commands start at once.
+"""
+from __future__ import annotations
+
+import importlib
+
+_HOMES = {
+    "PRESETS": "config", "TrainConfig": "config", "make_config": "config", "learning_rate": "config",
+    "Evaluation": "evaluate", "evaluate": "evaluate",
+    "Trainer": "trainer", "TrainEvent": "trainer", "TrainingDiverged": "trainer", "TrainResult": "trainer",
+    "pick_device": "trainer",
+}
+__all__ = list(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)

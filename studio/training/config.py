@@ -9,7 +9,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from ..errors import InvalidArgument
-from ..nn.model import CELLS
+from ..nn.cells import CELL_NAMES
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 DECAYS = ("none", "cosine", "linear", "exponential")
@@ -57,7 +57,7 @@ class TrainConfig:
 
     def __post_init__(self):
         problems = []
-        for name, allowed in (("cell", tuple(CELLS)), ("optimizer", OPTIMIZERS), ("decay", DECAYS),
+        for name, allowed in (("cell", CELL_NAMES), ("optimizer", OPTIMIZERS), ("decay", DECAYS),
                               ("batching", BATCHINGS)):
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
