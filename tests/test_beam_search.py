@@ -139,3 +139,25 @@ def test_cli_generate_with_beam_search_records_it(tmp_path, trap):
         assert row["log_likelihood"] == pytest.approx(log_likelihood(model, codec, [b, d]), abs=1e-3)
     again = generate(load_model(tmp_path / "trap"), 2, Settings.from_dict(record["settings"]))  # made again
     assert [c.tokens.tolist() for c in again] == [row["tokens"] for row in record["candidates"]]
+
+
+def test_regenerating_folk_bars_with_beams_keeps_the_other_bars():
+    from conftest import EXAMPLE_ABC
+    from studio.generation.edit import bar_ends, regenerate
+    from studio.generation.rules import FolkRules
+    from studio.music import Piece
+
+    codec = get_codec("folk")
+    torch.manual_seed(2)
+    model = SequenceModel(ModelConfig(vocab_size=codec.vocab_size, layers=1, units=32))
+    model.codec_config = codec.config
+    tune = Piece.read(EXAMPLE_ABC)
+    rules = FolkRules(codec)
+    original = codec.encode(tune).tolist()
+    ends = bar_ends(rules, original[2:])
+    head, tail = original[:2 + ends[1]], original[2 + ends[3]:]
+    for cand in regenerate(tune, model, 3, 4, Settings(seed=4, beam_size=3, branch_factor=2), n=2):
+        tokens = cand.tokens.tolist()
+        assert tokens[:len(head)] == head and tokens[-len(tail):] == tail
+        assert len(bar_ends(rules, tokens[len(head):len(tokens) - len(tail)])) == 2
+        assert cand.score is not None and cand.score < 0
