@@ -84,6 +84,7 @@ def test_controls_and_beam_settings_reach_the_job(window, qtbot, models):
     assert (got["beam_size"], got["branch_factor"], got["steps_per_iteration"]) == (2, 3, 1)
     assert info["ended"] == "length" and 0 < piece_made.duration <= 2.0 + 1e-6
     assert json.loads(panel.results.item(0).toolTip())["settings"]["note_density"] == 90.0
+    assert "beam 2x3/1" in panel.results.item(0).text()
 
 
 def test_models_without_controls_disable_them_and_say_why(window, models):

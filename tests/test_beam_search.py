@@ -107,6 +107,9 @@ def test_folk_beams_extend_only_with_tokens_the_guard_allows():
     assert len(every_beam) >= 2
     report = folk_report(codec, every_beam)
     assert report["valid_abc_share"] == 1.0 and report["playable_share"] == 1.0
+    alone = generate(model, 1, Settings(seed=3, bars=6, meter="6/8", beam_size=3, branch_factor=3,
+                                        steps_per_iteration=4))[0]
+    assert alone.ids.tolist() == candidates[1].ids.tolist()  # a candidate depends only on its own seed
 
 
 def test_beam_search_with_controls_and_refusals():
