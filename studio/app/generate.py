@@ -88,7 +88,8 @@ def candidate_label(number: int, piece: Piece, info: dict, growing: bool = False
     if s.get("top_p", 1.0) < 1:
         parts.append(f"p={s['top_p']:g}")
     if any(s.get(k) for k in ("beam_size", "branch_factor", "steps_per_iteration")):
-        parts.append(f"beam {s.get('beam_size') or 1}x{s.get('branch_factor') or 1}/{s.get('steps_per_iteration') or 1}")
+        beam = [s.get(k) or 1 for k in ("beam_size", "branch_factor", "steps_per_iteration")]
+        parts.append(f"beam {beam[0]}x{beam[1]}/{beam[2]}")
     abc = piece.meta.get("abc", "")
     header = [m.group(1).strip() for m in re.finditer(r"^[MK]:(.*)$", abc, re.M)][:2]  # folk: meter and key
     parts.append(" ".join(header + [f"{len(piece.notes)} notes, {piece.duration:.1f} s"]))
