@@ -1,6 +1,7 @@
-"""The generation panel: model, temperature, top-p/top-k, candidates, length, seed, and for folk models
-meter/mode (from the model's own vocabulary), key and a typed start of a tune; for performance models a
-primer (the current piece, the selection or a MIDI file).
+"""The generation panel: model, temperature, top-p/top-k, candidates, length, seed, beam search (off by
+default), and for folk models meter/mode (from the model's own vocabulary), key and a typed start of a tune;
+for performance models a primer (the current piece, the selection or a MIDI file) and, for models trained
+with them, Magenta's controls: note density and 12 pitch-class weights with presets.
 
 Generation runs in a background `Job` around `genjob.run_generation`, which samples with the engine's
 streaming API: the candidates are listed at once and grow as they are sampled, each with the seed and
@@ -16,11 +17,12 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
+                               QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from ..codecs.folk.vocab import MODE_NAMES
+from ..codecs.performance_controls import MAX_DENSITY, PITCH_CLASS_NAMES, piece_histogram, scale_histogram
 from ..music.piece import Piece
 from . import engines
 from .genjob import run_generation
@@ -32,6 +34,18 @@ TEMPERATURE_TIP = ("How adventurous the model is. 1.0 samples the model as train
 PRIMERS = ("None", "Current piece", "Current selection", "MIDI file…")
 KEYS = ("C", "G", "D", "A", "E", "B", "F#", "F", "Bb", "Eb", "Ab")
 DEFAULT_LENGTH = {"bars": 16, "seconds": 30}
+# pitch-class presets: (label, scale in performance_controls.SCALES, or None: from the current piece)
+PITCH_PRESETS = (("Major scale", "major"), ("Minor scale", "minor"), ("Major pentatonic", "major pentatonic"),
+                 ("Minor pentatonic", "minor pentatonic"), ("Whole-tone", "whole-tone"), ("Chromatic", "chromatic"),
+                 ("From the current piece", None))
+DENSITY_SLIDER_MAX = 40.0  # notes per second at the slider's end (the box goes on to MAX_DENSITY)
+NO_CONTROLS_TIP = ("This model was trained without performance controls; train one with "
+                   "`studio train --controls` to steer note density and pitch classes")
+CONTROLS_TIP = {"density": "Notes per second the model aims for (Magenta's note-density control); "
+                           "untick to let the model choose",
+                "pitch": "How the sounding time should be shared among the 12 pitch classes (Magenta's pitch-class "
+                         "histogram control); pick a preset and key, or set the weights; untick to let the model "
+                         "choose"}
 ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -53,6 +67,12 @@ def model_codec_name(model_dir: str) -> str:
     return str((model_card(model_dir).get("codec") or {}).get("codec", ""))
 
 
+def model_control_size(model_dir: str) -> int:
+    """How many control inputs the model was trained with (0: none), from its card's architecture."""
+    size = (model_card(model_dir).get("architecture") or {}).get("control_size", 0)
+    return size if isinstance(size, int) else 0
+
+
 def mode_label(token: str) -> str:
     """"K:Cdor" -> "dorian" (the folk vocabulary writes modes on C)."""
     short = token.removeprefix("K:C")
@@ -67,6 +87,9 @@ def candidate_label(number: int, piece: Piece, info: dict, growing: bool = False
         parts.append(f"k={s['top_k']}")
     if s.get("top_p", 1.0) < 1:
         parts.append(f"p={s['top_p']:g}")
+    if any(s.get(k) for k in ("beam_size", "branch_factor", "steps_per_iteration")):
+        beam = [s.get(k) or 1 for k in ("beam_size", "branch_factor", "steps_per_iteration")]
+        parts.append(f"beam {beam[0]}x{beam[1]}/{beam[2]}")
     abc = piece.meta.get("abc", "")
     header = [m.group(1).strip() for m in re.finditer(r"^[MK]:(.*)$", abc, re.M)][:2]  # folk: meter and key
     parts.append(" ".join(header + [f"{len(piece.notes)} notes, {piece.duration:.1f} s"]))
@@ -122,6 +145,8 @@ class GeneratePanel(QWidget):
         self.primer = QComboBox()
         self.primer.addItems(list(PRIMERS))
         self.primer.setToolTip("Notes the performance model continues from")
+        self._build_controls()
+        self._build_beam()
 
         form = QFormLayout()
         form.addRow("Model", self.model)
@@ -142,6 +167,10 @@ class GeneratePanel(QWidget):
             form.addRow(label, widget)
         self.primer_label = QLabel("Primer")
         form.addRow(self.primer_label, self.primer)
+        self.density_label, self.pitch_label = QLabel("Note density"), QLabel("Pitch classes")
+        form.addRow(self.density_label, self.density_row)
+        form.addRow(self.pitch_label, self.pitch_box)
+        form.addRow("Beam search", self.beam_row)
         self.form = form
         self.generate_button = QPushButton("Generate")
         self.cancel_button = QPushButton("Cancel")
@@ -202,8 +231,10 @@ class GeneratePanel(QWidget):
                 box.addItem(label(t), t)
         for w in (*self.folk_rows, self.meter, self.mode, self.key, self.abc_start, self.in_time):
             w.setVisible(folk)
-        for w in (self.primer_label, self.primer):
+        for w in (self.primer_label, self.primer, self.density_label, self.density_row, self.pitch_label,
+                  self.pitch_box):
             w.setVisible(bool(path) and not folk)
+        self._controls_available(bool(path) and not folk and model_control_size(path) > 0)
         unit = "bars" if folk else "seconds"
         if self.length_unit.text() != unit:
             self.length_unit.setText(unit)
@@ -241,7 +272,112 @@ class GeneratePanel(QWidget):
                     s[name] = value
         else:
             s["seconds"] = float(self.length.value())
+            if self.density_on.isEnabled() and self.density_on.isChecked():
+                s["note_density"] = self.density.value()
+            if self.pitch_on.isEnabled() and self.pitch_on.isChecked():
+                s["pitch_histogram"] = self.pitch_weights()
+        if self.beam_on.isChecked():
+            s.update(beam_size=self.beam_size.value(), branch_factor=self.branch_factor.value(),
+                     steps_per_iteration=self.steps_per_iteration.value())
         return s
+
+    # ----------------------------------------------------------------- performance controls and beam search
+    def _build_controls(self) -> None:
+        """Note density (checkbox, slider and box, kept in step) and 12 pitch-class weights with presets."""
+        self.density_on = QCheckBox()
+        self.density_slider = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=int(DENSITY_SLIDER_MAX * 10))
+        self.density = QDoubleSpinBox(minimum=0.0, maximum=MAX_DENSITY, singleStep=0.5, decimals=1, value=8.0,
+                                      suffix=" notes/s")
+        self.density_slider.setValue(80)
+        self.density_slider.valueChanged.connect(lambda v: self.density.setValue(v / 10))
+        self.density.valueChanged.connect(self._density_typed)
+        self.density_slider.sliderMoved.connect(lambda _v: self.density_on.setChecked(True))  # moving it asks for it
+        self.density_row = QWidget()
+        row = QHBoxLayout(self.density_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (self.density_on, self.density_slider, self.density):
+            row.addWidget(w, 1 if w is self.density_slider else 0)
+        self.pitch_on = QCheckBox()
+        self.pitch_preset = QComboBox()
+        for label, scale in PITCH_PRESETS:
+            self.pitch_preset.addItem(label, scale)
+        self.pitch_key = QComboBox()
+        self.pitch_key.addItems(PITCH_CLASS_NAMES)
+        self.pitch_key.setToolTip("The key of the scale preset")
+        self.pitch_spins = [QDoubleSpinBox(minimum=0.0, maximum=10.0, singleStep=0.1, decimals=2) for _ in range(12)]
+        self.pitch_box = QWidget()
+        box = QVBoxLayout(self.pitch_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        for w in (self.pitch_on, self.pitch_preset, self.pitch_key):
+            top.addWidget(w, 1 if w is self.pitch_preset else 0)
+        box.addLayout(top)
+        grid = QGridLayout()
+        for i, (name, spin) in enumerate(zip(PITCH_CLASS_NAMES, self.pitch_spins)):
+            grid.addWidget(QLabel(name), 2 * (i // 6), i % 6)
+            grid.addWidget(spin, 2 * (i // 6) + 1, i % 6)
+            spin.setToolTip(f"Weight of {name} (the weights are shares of the sounding time; only ratios count)")
+        box.addLayout(grid)
+        for menu in (self.pitch_preset, self.pitch_key):  # choosing a preset asks for it
+            menu.activated.connect(lambda _i: self.apply_pitch_preset() and self.pitch_on.setChecked(True))
+        self.apply_pitch_preset()
+
+    def _density_typed(self, value: float) -> None:
+        self.density_slider.blockSignals(True)  # the box may go past the slider's end
+        self.density_slider.setValue(round(min(value, DENSITY_SLIDER_MAX) * 10))
+        self.density_slider.blockSignals(False)
+
+    def _build_beam(self) -> None:
+        self.beam_on = QCheckBox()
+        self.beam_on.setToolTip("Beam search (Magenta's): sample several beams per candidate, branch each beam, "
+                                "keep the most likely; slower, more conventional music. Off: plain sampling")
+        self.beam_size = QSpinBox(minimum=1, maximum=64, value=4, prefix="beams ")
+        self.beam_size.setToolTip("Beams kept after every iteration")
+        self.branch_factor = QSpinBox(minimum=1, maximum=64, value=2, prefix="branches ")
+        self.branch_factor.setToolTip("Sampled branches of every beam per iteration")
+        self.steps_per_iteration = QSpinBox(minimum=1, maximum=1000, value=1, prefix="steps ")
+        self.steps_per_iteration.setToolTip("Tokens each branch samples before the beams are pruned")
+        self.beam_row = QWidget()
+        row = QHBoxLayout(self.beam_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (self.beam_on, self.beam_size, self.branch_factor, self.steps_per_iteration):
+            row.addWidget(w)
+        self.beam_on.toggled.connect(self._beam_toggled)
+        self._beam_toggled(False)
+
+    def _beam_toggled(self, on: bool) -> None:
+        for w in (self.beam_size, self.branch_factor, self.steps_per_iteration):
+            w.setEnabled(on)
+
+    def _controls_available(self, available: bool) -> None:
+        """Controls are for models trained with them; for others they stay visible, disabled, and say why."""
+        for w, tip in ((self.density_row, CONTROLS_TIP["density"]), (self.pitch_box, CONTROLS_TIP["pitch"])):
+            w.setEnabled(available)
+            w.setToolTip(tip if available else NO_CONTROLS_TIP)
+
+    def pitch_weights(self) -> list[float]:
+        return [spin.value() for spin in self.pitch_spins]
+
+    def set_pitch_weights(self, weights) -> None:
+        top = max(weights) or 1.0
+        for spin, w in zip(self.pitch_spins, weights):
+            spin.setValue(w / top)  # the largest weight 1: only the ratios count
+
+    def apply_pitch_preset(self) -> bool:
+        """Set the 12 weights from the chosen preset (a scale on the chosen key, or the current piece's
+        pitch-class histogram weighted by duration); False when there is no piece to take them from."""
+        scale = self.pitch_preset.currentData()
+        self.pitch_key.setEnabled(scale not in (None, "chromatic"))
+        if scale is not None:
+            self.set_pitch_weights(scale_histogram(self.pitch_key.currentIndex(), scale))
+            return True
+        piece = self.primer_provider("Current piece") if self.primer_provider else None
+        weights = piece_histogram(piece.notes) if piece is not None else [0.0] * 12
+        if not any(weights):
+            self.status.setText("No open piece with notes to take the pitch classes from.")
+            return False
+        self.set_pitch_weights(weights)
+        return True
 
     # ----------------------------------------------------------------- running
     def is_running(self) -> bool:

@@ -57,6 +57,16 @@ def scale_histogram(tonic: int | str = 0, scale: str = "major") -> list[float]:
     return weights
 
 
+def piece_histogram(notes: np.ndarray) -> list[float]:
+    """12 weights: the share of sounding time of each pitch class in `notes` (a Piece's notes; drums left
+    out), what Magenta's histogram control measures; all zero when nothing sounds."""
+    pitched = notes[~notes["is_drum"]] if "is_drum" in notes.dtype.names else notes
+    weights = np.bincount(pitched["pitch"].astype(np.int64) % 12,
+                          weights=np.maximum(pitched["end"] - pitched["start"], 0.0), minlength=12)
+    total = weights.sum()
+    return (weights / total if total > 0 else weights).tolist()
+
+
 def density_slots(density: float) -> np.ndarray:
     """The 10 density slots for a density known to be present."""
     out = np.zeros(10, dtype=np.float32)

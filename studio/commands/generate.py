@@ -67,6 +67,10 @@ def _sampling_options(p) -> None:
     p.add_argument("--max-tokens", type=int, help="most tokens sampled per candidate")
     p.add_argument("--seconds", type=float, help="performance: seconds of new music (default 30)")
     p.add_argument("--seed", type=int, default=1, help="candidate i uses seed + i (default 1)")
+    p.add_argument("--beam-size", type=int, help="beam search (Magenta's): beams kept after each iteration "
+                   "(any of the three beam options turns it on; 1 with branch factor 1 is plain sampling)")
+    p.add_argument("--branch-factor", type=int, help="beam search: sampled branches of every beam per iteration")
+    p.add_argument("--steps-per-iteration", type=int, help="beam search: tokens sampled between prunings")
     p.add_argument("--no-guard", dest="guard", action="store_false",
                    help="folk: sample the model's raw choices (by default every bar is kept to the meter and "
                         "chords, tuplets and repeats well-formed)")

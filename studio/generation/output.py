@@ -55,7 +55,8 @@ def write_candidates(out_dir: str | Path, candidates: list[Candidate], settings:
         rows.append({"index": cand.index, "seed": cand.seed, "files": files, "ended": cand.ended,
                      "notes": int(len(piece.notes)), "seconds": round(float(piece.duration), 3),
                      "prefix_tokens": len(cand.prefix), "suffix_tokens": len(cand.suffix),
-                     "tokens": cand.tokens.tolist(), "warnings": list(piece.warnings)})
+                     "tokens": cand.tokens.tolist(), "warnings": list(piece.warnings),
+                     **({"log_likelihood": round(cand.score, 4)} if cand.score is not None else {})})
     record = {"format": FORMAT, "format_version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "command": command, "model": {"name": model_dir.name, "path": str(model_dir.resolve()),
                                             "weights_sha256": model_fingerprint(model_dir), "codec": codec.name,

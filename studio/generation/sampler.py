@@ -48,6 +48,13 @@ class Settings:
     note_density: float | None = None  # performance controls: only for models trained with them
     pitch_histogram: list[float] | None = None
     guard: bool = True  # folk: keep bars, chords, tuplets and repeats well-formed (False: the model's raw choices)
+    beam_size: int | None = None  # beam search (Magenta's): any of these three set runs `beam.BeamGeneration`
+    branch_factor: int | None = None
+    steps_per_iteration: int | None = None
+
+    @property
+    def beam(self) -> bool:
+        return any(v is not None for v in (self.beam_size, self.branch_factor, self.steps_per_iteration))
 
     def check(self) -> None:
         if not self.temperature >= 0:
@@ -56,7 +63,7 @@ class Settings:
             raise InvalidArgument(f"top-k must be 0 (off) or positive, not {self.top_k}")
         if not 0 < self.top_p <= 1:
             raise InvalidArgument(f"top-p must be in (0, 1], not {self.top_p}")
-        for name in ("max_tokens", "bars"):
+        for name in ("max_tokens", "bars", "beam_size", "branch_factor", "steps_per_iteration"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise InvalidArgument(f"{name.replace('_', '-')} must be at least 1, not {value}")
@@ -85,6 +92,7 @@ class Candidate:
     ended: str  # "end" (</s> drawn), "length", "max_tokens" or "stopped"
     piece: Piece | None = None
     suffix: list[int] = field(default_factory=list)  # original tokens after a regenerated span
+    score: float | None = None  # beam search: log-likelihood of the sampled tokens (tempered, masked, filtered)
 
     @property
     def tokens(self) -> np.ndarray:
@@ -144,6 +152,14 @@ class Generation:
         self.position = 0  # sampled steps so far
         self._controls_changed = False
         self.changes: list[tuple[int, dict]] = []  # (position, settings changed there) from update_settings
+
+    def __new__(cls, model=None, n=1, settings=None, *args, **kwargs):
+        """Settings asking for beam search make a `beam.BeamGeneration` (same interface)."""
+        if cls is Generation and settings is not None and settings.beam:
+            from .beam import BeamGeneration
+
+            cls = BeamGeneration
+        return super().__new__(cls)
 
     LIVE_SETTINGS = ("temperature", "top_k", "top_p", "note_density", "pitch_histogram")
 
@@ -311,12 +327,14 @@ class Generation:
 
 
 def sample(logits: torch.Tensor, allowed: torch.Tensor | None, u: torch.Tensor, temperature: float, top_k: int,
-           top_p: float) -> torch.Tensor:
-    """One token per row: masked, tempered, top-k/top-p filtered, drawn by inverse CDF with uniforms `u`."""
+           top_p: float, scored: bool = False):
+    """One token per row: masked, tempered, top-k/top-p filtered, drawn by inverse CDF with uniforms `u`.
+    `scored`: (tokens, log-probability of each under the distribution it was drawn from) for beam search."""
     if allowed is not None:
         logits = logits.masked_fill(~allowed, float("-inf"))
     if temperature == 0:
-        return logits.argmax(1)
+        pick = logits.argmax(1)
+        return (pick, torch.log_softmax(logits, 1).gather(1, pick[:, None]).squeeze(1)) if scored else pick
     if temperature != 1:
         logits = logits / temperature
     if top_k and top_k < logits.shape[1]:
@@ -331,7 +349,10 @@ def sample(logits: torch.Tensor, allowed: torch.Tensor | None, u: torch.Tensor, 
     cdf = probs.cumsum(1)
     pick = torch.searchsorted(cdf, (u.to(cdf.dtype) * cdf[:, -1]).unsqueeze(1), right=True)
     pick = pick.clamp_(max=probs.shape[1] - 1).squeeze(1)
-    return order.gather(1, pick[:, None]).squeeze(1) if order is not None else pick
+    tokens = order.gather(1, pick[:, None]).squeeze(1) if order is not None else pick
+    if scored:
+        return tokens, torch.log(probs.gather(1, pick[:, None]).squeeze(1) / cdf[:, -1])
+    return tokens
 
 
 def guard_masks(guards: list, body: np.ndarray, device) -> torch.Tensor:
