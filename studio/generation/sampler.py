@@ -9,7 +9,8 @@ so streaming and batch calls give the same tokens.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import threading
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -23,6 +24,7 @@ from .rules import Plan, rules_for
 from .stepper import FastStepper, cpu_tuned
 
 DEFAULT_SEED = 1
+LIVE_SETTINGS = {"temperature", "top_k", "top_p", "note_density", "pitch_histogram"}  # update_settings
 DEFAULT_MAX_TOKENS = {"folk": 1000, "performance": 20000}
 DEFAULT_SECONDS = 30.0  # performance pieces, when neither --seconds nor --max-tokens is given
 RANDOM_BLOCK = 256
@@ -141,11 +143,33 @@ class Generation:
         self._stop = False
         self._started = False
         self._clock_min = 0
+        self._lock = threading.Lock()
+        self._live = (settings.temperature, settings.top_k, settings.top_p)  # read once per step
+        self._version = 0
+        self.applied: list[tuple[int, int]] = []  # (settings version, first step sampled with it)
 
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
         """Finish every running candidate after the current step (their tokens so far are kept)."""
         self._stop = True
+
+    def update_settings(self, **changes) -> int:
+        """Change temperature, top_k, top_p, note_density or pitch_histogram while sampling (any thread):
+        every step sampled after this call uses them. Returns the new settings version; `applied` says
+        from which step each version took effect."""
+        unknown = set(changes) - LIVE_SETTINGS
+        if unknown:
+            raise InvalidArgument(f"cannot change {', '.join(sorted(unknown))} while sampling "
+                                  f"(only {', '.join(sorted(LIVE_SETTINGS))})")
+        new = replace(self.settings, **changes)
+        new.check()
+        check_controls(new)
+        with self._lock:
+            for name, value in changes.items():
+                setattr(self.settings, name, value)
+            self._live = (new.temperature, new.top_k, new.top_p)
+            self._version += 1
+            return self._version
 
     # ------------------------------------------------------------------ streaming
     @torch.inference_mode()
@@ -181,7 +205,14 @@ class Generation:
         eos = self.codec.eos_id
         active = list(range(self.n))
         position = 0
+        version = 0
+        temperature, top_k, top_p = self._live
         while active:
+            if self._version != version:  # settings changed (update_settings): from this step on
+                with self._lock:
+                    version, live = self._version, self._live
+                    self.applied.append((version, position))
+                temperature, top_k, top_p = live
             if position % RANDOM_BLOCK == 0:
                 block = torch.stack([torch.rand(RANDOM_BLOCK, generator=generators[i]) for i in active])
                 uniforms = block.to(self.device)
@@ -190,7 +221,7 @@ class Generation:
             allowed = masks[position] if planned else None
             if guards is not None and not planned:
                 allowed = guard_masks([guards[i] for i in active], body_np, self.device)
-            tokens = sample(logits, allowed, uniforms[:, position % RANDOM_BLOCK], s.temperature, s.top_k, s.top_p)
+            tokens = sample(logits, allowed, uniforms[:, position % RANDOM_BLOCK], temperature, top_k, top_p)
             rules.advance(clock, tokens)
             values = tokens.tolist()
             done = tokens == eos

@@ -26,6 +26,7 @@ from .transport import (PAUSED, PLAYING, STOPPED, Engine, Transport, check_loop,
 LOOKAHEAD = 0.002  # wake this long before an event, then wait out the rest without sleeping
 MAX_SLEEP = 0.05  # re-check the clock at least this often
 TOGETHER = 0.0002  # events this close count as simultaneous (a chord goes out in one burst)
+MAX_SOUNDING_LOOKBACK = 30.0  # seconds back a sounding note's start is looked for after an edit
 SWITCH_INTERVAL = 0.0005  # Python's GIL hand-over interval while playing (default 5 ms would delay us)
 
 ALL_SOUND_OFF, RESET_CONTROLLERS, ALL_NOTES_OFF, SUSTAIN = 120, 121, 123, 64
@@ -56,6 +57,7 @@ class MidiPlayer(Engine):
         self._gen = 0  # bumped by every command, so a precise wait knows its plan is stale
         self._closed = False
         self._failed = False
+        self.open_ended = False  # True: play on past the last note (a live stream still growing)
         self.on_state, self.on_error = on_state, on_error
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, daemon=True, name="midi-scheduler")
@@ -183,9 +185,24 @@ class MidiPlayer(Engine):
 
     def _swap_events(self, events: EventTable) -> None:
         with self._cond:
+            pos = self._pos(time.perf_counter())
             self._events = events
-            self._index = events.index_at(self._pos(time.perf_counter()))
+            self._index = events.index_at(pos)
+            self._follow_sounding_ends(events, pos)
             self._changed()
+
+    def _follow_sounding_ends(self, events: EventTable, pos: float) -> None:
+        """A sounding note the new piece still holds, started before the playhead, ends where the new piece
+        says (a note lengthened or shortened by an edit, or a live stream that has since decided when it ends)."""
+        waiting = set(self._sounding)
+        for i in range(events.index_at(pos) - 1, -1, -1):
+            if not waiting or pos - events.times[i] > MAX_SOUNDING_LOOKBACK:
+                break
+            msg, end = events.messages[i], events.ends[i]
+            key = (getattr(msg, "channel", None), getattr(msg, "note", None))
+            if end is not None and key in waiting:  # the latest start of that key before the playhead
+                waiting.discard(key)
+                self._sounding[key] = end  # already past: its note-off goes out at once
 
     def _halt(self, state: str, position: float | None) -> None:
         with self._cond:
@@ -264,7 +281,7 @@ class MidiPlayer(Engine):
             self._index = ev.index_at(loop[0])
             self._send_programs()
             return None
-        if not loop and ev_time == float("inf") and off_time == float("inf"):
+        if not loop and ev_time == float("inf") and off_time == float("inf") and not self.open_ended:
             self._silence()
             self._state = STOPPED
             self._restart_at(0.0)

@@ -1,0 +1,197 @@
+"""A jam: endless generation heard live, steered while it plays, and recorded as it is heard.
+
+`EndlessGeneration` samples in its own thread a short way ahead of the playhead; a feeder thread here
+follows the player's position, hands the growing piece to the player (only the notes still to come, so
+the cost stays flat however long the jam runs) and moves the generation's playhead on. A settings change
+(`update_settings`) reaches the sampler at its next step, so it is heard about `ahead` seconds later.
+`stop()` ends every sounding note (the player's stop does) and `recording()` gives back what was heard.
+
+The player is anything with `set_piece`, `set_open_ended`, `seek`, `play`, `stop`, `position` and `state`
+(studio.playback.Player); this module does not import playback, so it works with any engine.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from ..errors import InvalidArgument
+from ..music import Piece
+from ..nn import SequenceModel
+from .endless import EndlessGeneration
+from .sampler import Settings
+
+AHEAD_MIDI = 1.5  # seconds sampled ahead of the playhead for a MIDI port (the delay before a change is heard)
+AHEAD_SYNTH = 5.0  # the built-in synth renders 2-second segments ahead, so it needs more in hand
+FOLK_AHEAD_BARS = 2.0
+FEED_INTERVAL = 0.1  # how often the feeder looks at the playhead
+KEEP_BEHIND = 1.0  # seconds of past notes still handed to the player (notes sounding across the playhead)
+START_TIMEOUT = 30.0
+
+
+class Jam:
+    """One jam session. `start()`, then `update_settings(...)` any time, `stop()`, `recording()`."""
+
+    def __init__(self, model: SequenceModel, player, settings: Settings | None = None, primer: Piece | None = None,
+                 ahead: float | None = None, model_name: str = "", on_error=None):
+        self.settings = settings = settings or Settings()
+        self.settings_at_start = settings.to_dict()  # `settings` itself follows the live changes
+        self.player = player
+        self.model_name = model_name
+        self.on_error = on_error
+        self.endless = EndlessGeneration(model, settings, primer, ahead=1.0, on_error=self._failed)
+        self.generation = self.endless.generation
+        self.unit = self.endless.unit
+        lengths = self.endless._lengths
+        # Where sampled music begins in the decoded piece (after a primer), in seconds.
+        self.offset = float(sum(lengths[t] for t in self.generation.plan.header)) if self.unit == "seconds" else 0.0
+        self.ahead_seconds = ahead
+        self.changes: list[dict] = []  # {"time": seconds into the jam, "changes": {...}, "version": n}
+        self.error: BaseException | None = None
+        self.started_at: float | None = None  # wall clock when playback began
+        self.heard = 0.0  # seconds of the jam heard so far (final after stop())
+        self._piece: Piece | None = None
+        self._pushed_tokens = -1
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+        self._feeder = threading.Thread(target=self._feed, daemon=True, name="jam-feeder")
+
+    # ------------------------------------------------------------------ control
+    def start(self, timeout: float = START_TIMEOUT) -> "Jam":
+        """Begin sampling, wait until a little music is in hand, then start playing it."""
+        if self.ahead_seconds is None:
+            builtin = str(getattr(self.player, "output", "")).startswith("built-in")
+            self.ahead_seconds = AHEAD_SYNTH if builtin else AHEAD_MIDI
+        if self.ahead_seconds <= 0:
+            raise InvalidArgument(f"a jam needs to sample some music ahead, not {self.ahead_seconds} s")
+        self.endless.ahead = self._to_unit(self.ahead_seconds) if self.unit == "seconds" else FOLK_AHEAD_BARS
+        self.endless.start()
+        self.endless.wait_for(min(self.endless.ahead, self._to_unit(1.0)), timeout)
+        if self.error is not None:
+            raise self.error
+        self._push(force=True)
+        self.player.set_open_ended(True)
+        self.player.seek(self.offset)
+        self.player.play()
+        self.started_at = time.perf_counter()
+        self._feeder.start()
+        return self
+
+    def update_settings(self, **changes) -> None:
+        """Temperature, top_k, top_p, note_density, pitch_histogram: used for everything sampled from now on.
+        The change is logged with the jam time it was made at (the provenance of a kept recording)."""
+        version = self.generation.update_settings(**changes)
+        with self._lock:
+            self.changes.append({"time": round(self.position, 3), "version": version, "changes": dict(changes)})
+
+    def stop(self) -> None:
+        """Stop sampling and playing; every sounding note is ended. The recording stays available."""
+        if self._halt.is_set():
+            return
+        self.heard = self.position
+        self._halt.set()
+        self.player.stop()
+        self.player.set_open_ended(False)
+        self.endless.stop()
+        if self._feeder.is_alive():
+            self._feeder.join(timeout=2)
+
+    @property
+    def running(self) -> bool:
+        return self._feeder.is_alive() and not self._halt.is_set()
+
+    @property
+    def position(self) -> float:
+        """Seconds of the jam heard so far."""
+        if self._halt.is_set() or self.started_at is None:
+            return self.heard
+        return max(0.0, float(self.player.position) - self.offset)
+
+    # ------------------------------------------------------------------ results
+    def piece(self) -> Piece:
+        """Everything sampled so far (primer included), decoded."""
+        return self.endless.piece()
+
+    def recording(self, last_seconds: float | None = None) -> Piece:
+        """What was heard (to the playhead, or to where it stopped), starting at 0: the whole jam, or only
+        its last `last_seconds`. Notes sounding at the cut end there, as the player ended them."""
+        heard_end = self.offset + self.position
+        begin = self.offset if last_seconds is None else max(self.offset, heard_end - float(last_seconds))
+        piece = self.piece()
+        notes = piece.notes[(piece.notes["start"] >= begin) & (piece.notes["start"] < heard_end)].copy()
+        notes["end"] = np.minimum(notes["end"], heard_end)
+        out = piece.with_notes(notes)
+        p = piece.pedals
+        out.pedals = p[(p["start"] < heard_end) & (p["end"] > begin)].copy()
+        if len(out.pedals):
+            out.pedals["start"] = np.maximum(out.pedals["start"], begin)
+            out.pedals["end"] = np.minimum(out.pedals["end"], heard_end)
+        return out.shift(-begin) if begin else out
+
+    def provenance(self, last_seconds: float | None = None) -> dict:
+        """Model, starting settings and seed, every change of settings with its time, and what was kept."""
+        heard = self.position
+        begin = 0.0 if last_seconds is None else max(0.0, heard - float(last_seconds))
+        return {"source": f"jam with {self.model_name or 'a model'}", "kind": "jam", "model": self.model_name,
+                "settings": dict(self.settings_at_start), "seed": self.settings.seed, "changes": list(self.changes),
+                "heard_seconds": round(heard, 3), "kept_from": round(begin, 3), "kept_to": round(heard, 3),
+                "sampled_from": self.change_points()}
+
+    def change_points(self) -> list[dict]:
+        """For each settings change: when it was made and from where in the music (seconds into the jam) the
+        music was sampled with it; the difference is the delay before a change is heard."""
+        tokens = self.endless.tokens()
+        lengths = np.asarray(self.endless._lengths)
+        clock = np.concatenate([[0.0], np.cumsum(lengths[tokens])]) if len(tokens) else np.zeros(1)
+        scale = 1.0 if self.unit == "seconds" else self._seconds_per_bar()
+        steps = dict(self.generation.applied)
+        out = []
+        for change in self.changes:
+            step = steps.get(change["version"])
+            music = None if step is None or step >= len(clock) else round(float(clock[step]) * scale, 3)
+            out.append({"made_at": change["time"], "step": step, "music_from": music})
+        return out
+
+    # ------------------------------------------------------------------ inside
+    def _to_unit(self, seconds: float) -> float:
+        if self.unit == "seconds":
+            return seconds
+        return seconds / self._seconds_per_bar()
+
+    def _seconds_per_bar(self) -> float:
+        piece = self._piece
+        bars = self.endless.length
+        if piece is None or bars <= 0 or not len(piece.notes):
+            return 2.0
+        return max(float(piece.notes["end"].max()) / bars, 0.1)
+
+    def _push(self, force: bool = False) -> None:
+        """Hand the player what is still to come (and what sounds across the playhead)."""
+        count = len(self.endless.generation.sampled[0])
+        if count == self._pushed_tokens and not force:
+            return
+        self._pushed_tokens = count
+        piece = self.piece()
+        self._piece = piece
+        now = float(self.player.position) if self.started_at is not None else self.offset
+        keep = piece.notes["end"] >= now - KEEP_BEHIND
+        window = piece.with_notes(piece.notes[keep])
+        window.pedals = piece.pedals[piece.pedals["end"] >= now - KEEP_BEHIND].copy()
+        self.player.set_piece(window)
+
+    def _feed(self) -> None:
+        try:
+            while not self._halt.wait(FEED_INTERVAL):
+                heard = max(0.0, float(self.player.position) - self.offset)
+                self.endless.set_playhead(self._to_unit(heard))
+                self._push()
+                if self.error is not None:
+                    break
+        except Exception as exc:  # the output failed under us: report, and stop
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error = exc
+        if self.on_error:
+            self.on_error(exc)
