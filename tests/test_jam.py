@@ -30,24 +30,29 @@ def paired(rx) -> None:
     assert offs >= ons > 0
 
 
-def same_notes(rx, starts, pitches) -> None:
-    """The receiver got exactly these notes (pitches) at these times (seconds, up to one JACK cycle)."""
+def same_notes(rx, starts, pitches, stalls=()) -> None:
+    """The receiver got exactly these notes (pitches) at these times (seconds, up to one JACK cycle; where
+    the sampler fell behind on a loaded machine, playback waited for it: `stalls` say where and how long)."""
     got = rx.note_ons()
     assert sorted(p for _, _, p in got) == sorted(int(p) for p in pitches)
     arrived = np.array(sorted(t for t, _, _ in got))
     planned = np.sort(np.asarray(starts, dtype=float))
+    for stall in stalls:
+        planned[planned >= stall["at"]] += stall["waited"]
     offsets = arrived - planned
     assert np.abs(offsets - np.median(offsets)).max() < 0.06
 
 
 def start_jam(model, rx, temperature=1.0, **kw):
     from studio.generation import Settings
+    from studio.generation.endless import EndlessGeneration
     from studio.generation.jam import Jam
     from studio.playback import Player
 
     player = Player()
     player.use_port(rx.client)
-    jam = Jam(model, player, Settings(temperature=temperature, seed=7), model_name="performance", **kw)
+    stream = EndlessGeneration(model, Settings(temperature=temperature, seed=7))
+    jam = Jam(stream, player, model_name="performance", **kw)
     return jam.start(), player
 
 
@@ -61,7 +66,7 @@ def test_jam_plays_until_stopped_and_leaves_nothing_sounding(model, receiver):
         paired(receiver)
         heard = jam.recording()
         assert 2.8 < jam.position < 3.5 and heard.notes["end"].max() <= jam.position + 1e-6
-        same_notes(receiver, heard.notes["start"], heard.notes["pitch"])
+        same_notes(receiver, heard.notes["start"], heard.notes["pitch"], jam.stalls)
         before = len(receiver.messages)
         time.sleep(0.3)
         assert len(receiver.messages) == before  # stopped means stopped: nothing more arrives
@@ -84,10 +89,10 @@ def test_settings_change_reaches_the_sampler(model, receiver):
             jam.stop()
         finally:
             player.close()
-        (version, step), = jam.generation.applied
+        (version, step), = jam.stream.applied
         point, = jam.change_points()
         assert point["step"] == step and 0.5 < point["music_from"] - point["made_at"] < jam.ahead_seconds + 0.5
-        runs[name] = (jam.endless.tokens(), step)
+        runs[name] = (jam.stream.tokens(), step)
     (greedy, g_step), (hot, h_step) = runs["greedy"], runs["hot"]
     first = min(g_step, h_step)
     assert np.array_equal(greedy[:first], hot[:first])
@@ -148,8 +153,8 @@ def test_cli_jam_for_seconds_records_what_was_heard(receiver, tmp_path):
     receiver.settle()
     paired(receiver)
     notes = pretty_midi.PrettyMIDI(str(out)).instruments[0].notes  # an independent reader
-    same_notes(receiver, [n.start for n in notes], [n.pitch for n in notes])
     info = json.loads(out.with_suffix(".json").read_text())
+    same_notes(receiver, [n.start for n in notes], [n.pitch for n in notes], info["stalls"])
     assert info["model"] == "performance" and info["seed"] == 3 and info["changes"][0]["changes"] == {"temperature": 0.7}
 
 
@@ -161,7 +166,9 @@ def test_ctrl_c_ends_every_sounding_note_and_keeps_the_recording(receiver, tmp_p
                             stderr=subprocess.PIPE, text=True, env=env(), cwd=tmp_path)
     try:
         line = proc.stdout.readline()
-        assert "jamming with performance" in line, proc.stderr.read() if proc.poll() is not None else line
+        if "jamming with performance" not in line:
+            proc.wait(30)
+            pytest.fail(f"the jam did not start: {line}{proc.stderr.read()}")
         time.sleep(2.0)
         assert len(receiver.note_ons()) > 0
         proc.send_signal(signal.SIGINT)
@@ -174,16 +181,17 @@ def test_ctrl_c_ends_every_sounding_note_and_keeps_the_recording(receiver, tmp_p
     receiver.settle()
     paired(receiver)
     notes = pretty_midi.PrettyMIDI(str(out)).instruments[0].notes
-    same_notes(receiver, [n.start for n in notes], [n.pitch for n in notes])
+    stalls = json.loads(out.with_suffix(".json").read_text())["stalls"]
+    same_notes(receiver, [n.start for n in notes], [n.pitch for n in notes], stalls)
 
 
-def test_cli_jam_refuses_bad_options_clearly(tmp_path):
-    from conftest import run_studio
+def test_cli_jam_refuses_bad_options_clearly(capsys):
+    from studio.cli import main
 
-    bad = run_studio("jam", "--model", "performance", "--seconds", "-1")
-    assert bad.returncode == 2 and "--seconds must be positive" in bad.stderr
-    bad = run_studio("jam", "--model", "performance", "--change", "soon:temperature=1")
-    assert bad.returncode == 2 and "--change 'soon:temperature=1'" in bad.stderr
-    bad = run_studio("jam", "--model", "performance", "--note-density", "3", "--virtual")
-    assert bad.returncode == 2 and "--note-density needs a model trained with that control" in bad.stderr
-    assert "Traceback" not in bad.stderr
+    for args, said in ((["--seconds", "-1"], "--seconds must be positive"),
+                       (["--change", "soon:temperature=1"], "--change 'soon:temperature=1'"),
+                       (["--record", "jam.wav"], "--record writes a MIDI file"),
+                       (["--note-density", "3", "--virtual"], "--note-density needs a model trained with that control")):
+        assert main(["jam", "--model", "performance", *args]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err

@@ -58,6 +58,7 @@ def parse_change(text: str) -> tuple[float, str, object]:
 def cmd_jam(args) -> int:
     from ..cli import warn
     from ..generation import Settings
+    from ..generation.endless_process import EndlessProcess
     from ..generation.jam import Jam
     from ..playback import Player
     from .files import read_one_piece
@@ -74,8 +75,9 @@ def cmd_jam(args) -> int:
     primer = read_one_piece(args.primer, verb="jamming on") if args.primer else None
     failed: list[str] = []
     with Player(on_message=warn) as player:
-        jam = Jam(model, player, settings, primer, ahead=args.ahead, model_name=directory.name,
-                  on_error=lambda exc: failed.append(str(exc)))  # checks the settings before any output opens
+        stream = EndlessProcess(model, directory, settings, primer, device=args.device)  # checks the settings
+        jam = Jam(stream, player, ahead=args.ahead, model_name=directory.name,
+                  on_error=lambda exc: failed.append(getattr(exc, "reason", str(exc))))
         if args.port:
             player.use_port(args.port)
         elif args.virtual:

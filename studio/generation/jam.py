@@ -1,6 +1,7 @@
 """A jam: endless generation heard live, steered while it plays, and recorded as it is heard.
 
-`EndlessGeneration` samples in its own thread a short way ahead of the playhead; a feeder thread here
+A stream (`EndlessGeneration` in a thread, or `EndlessProcess` in a child process, which keeps live MIDI timing
+exact) samples a short way ahead of the playhead; a feeder thread here
 follows the player's position, hands the growing piece to the player (only the notes still to come, so
 the cost stays flat however long the jam runs) and moves the generation's playhead on. A settings change
 (`update_settings`) reaches the sampler at its next step, so it is heard about `ahead` seconds later.
@@ -16,11 +17,8 @@ import time
 
 import numpy as np
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, StudioError
 from ..music import Piece
-from ..nn import SequenceModel
-from .endless import EndlessGeneration
-from .sampler import Settings
 
 AHEAD_MIDI = 1.5  # seconds sampled ahead of the playhead for a MIDI port (the delay before a change is heard)
 AHEAD_SYNTH = 5.0  # the built-in synth renders 2-second segments ahead, so it needs more in hand
@@ -28,29 +26,37 @@ FOLK_AHEAD_BARS = 2.0
 FEED_INTERVAL = 0.1  # how often the feeder looks at the playhead
 KEEP_BEHIND = 1.0  # seconds of past notes still handed to the player (notes sounding across the playhead)
 START_TIMEOUT = 30.0
+LOW_WATER = 0.15  # seconds of music in hand below which playback waits for the sampler rather than skip notes
+MAX_AHEAD = 10.0  # a sampler that could not keep up is given up to this much lead
+
+
+class JamFailed(StudioError):
+    def __init__(self, reason: str):
+        super().__init__(None, None, reason)
 
 
 class Jam:
     """One jam session. `start()`, then `update_settings(...)` any time, `stop()`, `recording()`."""
 
-    def __init__(self, model: SequenceModel, player, settings: Settings | None = None, primer: Piece | None = None,
-                 ahead: float | None = None, model_name: str = "", on_error=None):
-        self.settings = settings = settings or Settings()
-        self.settings_at_start = settings.to_dict()  # `settings` itself follows the live changes
+    def __init__(self, stream, player, ahead: float | None = None, model_name: str = "", on_error=None):
+        """`stream`: an EndlessGeneration (sampled in a thread) or EndlessProcess (in a child process: live
+        MIDI timing stays exact), not yet started."""
+        self.stream = stream
+        self.settings = stream.settings
+        self.settings_at_start = self.settings.to_dict()  # `settings` itself follows the live changes
         self.player = player
         self.model_name = model_name
         self.on_error = on_error
-        self.endless = EndlessGeneration(model, settings, primer, ahead=1.0, on_error=self._failed)
-        self.generation = self.endless.generation
-        self.unit = self.endless.unit
-        lengths = self.endless._lengths
+        stream.on_error = self._failed
+        self.unit = stream.unit
         # Where sampled music begins in the decoded piece (after a primer), in seconds.
-        self.offset = float(sum(lengths[t] for t in self.generation.plan.header)) if self.unit == "seconds" else 0.0
+        self.offset = float(sum(stream.lengths[t] for t in stream.header)) if self.unit == "seconds" else 0.0
         self.ahead_seconds = ahead
         self.changes: list[dict] = []  # {"time": seconds into the jam, "changes": {...}, "version": n}
         self.error: BaseException | None = None
         self.started_at: float | None = None  # wall clock when playback began
         self.heard = 0.0  # seconds of the jam heard so far (final after stop())
+        self.stalls: list[dict] = []  # {"at": jam seconds, "waited": seconds}: the sampler fell behind
         self._piece: Piece | None = None
         self._pushed_tokens = -1
         self._halt = threading.Event()
@@ -65,10 +71,12 @@ class Jam:
             self.ahead_seconds = AHEAD_SYNTH if builtin else AHEAD_MIDI
         if self.ahead_seconds <= 0:
             raise InvalidArgument(f"a jam needs to sample some music ahead, not {self.ahead_seconds} s")
-        self.endless.ahead = self._to_unit(self.ahead_seconds) if self.unit == "seconds" else FOLK_AHEAD_BARS
-        self.endless.start()
-        self.endless.wait_for(min(self.endless.ahead, self._to_unit(1.0)), timeout)
+        self.stream.set_ahead(self._to_unit(self.ahead_seconds) if self.unit == "seconds" else FOLK_AHEAD_BARS)
+        self.stream.start()
+        if not self.stream.wait_for(min(self.stream.ahead, self._to_unit(1.0)), timeout) and self.error is None:
+            self.error = JamFailed(f"the model did not sample its first second of music within {timeout:g} s")
         if self.error is not None:
+            self.stream.stop()
             raise self.error
         self._push(force=True)
         self.player.set_open_ended(True)
@@ -81,7 +89,7 @@ class Jam:
     def update_settings(self, **changes) -> None:
         """Temperature, top_k, top_p, note_density, pitch_histogram: used for everything sampled from now on.
         The change is logged with the jam time it was made at (the provenance of a kept recording)."""
-        version = self.generation.update_settings(**changes)
+        version = self.stream.update_settings(**changes)
         with self._lock:
             self.changes.append({"time": round(self.position, 3), "version": version, "changes": dict(changes)})
 
@@ -93,7 +101,7 @@ class Jam:
         self._halt.set()
         self.player.stop()
         self.player.set_open_ended(False)
-        self.endless.stop()
+        self.stream.stop()
         if self._feeder.is_alive():
             self._feeder.join(timeout=2)
 
@@ -111,7 +119,7 @@ class Jam:
     # ------------------------------------------------------------------ results
     def piece(self) -> Piece:
         """Everything sampled so far (primer included), decoded."""
-        return self.endless.piece()
+        return self.stream.piece()
 
     def recording(self, last_seconds: float | None = None) -> Piece:
         """What was heard (to the playhead, or to where it stopped), starting at 0: the whole jam, or only
@@ -135,17 +143,17 @@ class Jam:
         begin = 0.0 if last_seconds is None else max(0.0, heard - float(last_seconds))
         return {"source": f"jam with {self.model_name or 'a model'}", "kind": "jam", "model": self.model_name,
                 "settings": dict(self.settings_at_start), "seed": self.settings.seed, "changes": list(self.changes),
-                "heard_seconds": round(heard, 3), "kept_from": round(begin, 3), "kept_to": round(heard, 3),
+                "heard_seconds": round(heard, 3), "stalls": list(self.stalls), "kept_from": round(begin, 3), "kept_to": round(heard, 3),
                 "sampled_from": self.change_points()}
 
     def change_points(self) -> list[dict]:
         """For each settings change: when it was made and from where in the music (seconds into the jam) the
         music was sampled with it; the difference is the delay before a change is heard."""
-        tokens = self.endless.tokens()
-        lengths = np.asarray(self.endless._lengths)
+        tokens = self.stream.tokens()
+        lengths = np.asarray(self.stream.lengths)
         clock = np.concatenate([[0.0], np.cumsum(lengths[tokens])]) if len(tokens) else np.zeros(1)
         scale = 1.0 if self.unit == "seconds" else self._seconds_per_bar()
-        steps = dict(self.generation.applied)
+        steps = dict(self.stream.applied)
         out = []
         for change in self.changes:
             step = steps.get(change["version"])
@@ -161,14 +169,14 @@ class Jam:
 
     def _seconds_per_bar(self) -> float:
         piece = self._piece
-        bars = self.endless.length
+        bars = self.stream.length
         if piece is None or bars <= 0 or not len(piece.notes):
             return 2.0
         return max(float(piece.notes["end"].max()) / bars, 0.1)
 
     def _push(self, force: bool = False) -> None:
         """Hand the player what is still to come (and what sounds across the playhead)."""
-        count = len(self.endless.generation.sampled[0])
+        count = self.stream.count
         if count == self._pushed_tokens and not force:
             return
         self._pushed_tokens = count
@@ -184,12 +192,34 @@ class Jam:
         try:
             while not self._halt.wait(FEED_INTERVAL):
                 heard = max(0.0, float(self.player.position) - self.offset)
-                self.endless.set_playhead(self._to_unit(heard))
+                self.stream.set_playhead(self._to_unit(heard))
+                if self._in_hand(heard) < LOW_WATER:
+                    self._stall(heard)
                 self._push()
                 if self.error is not None:
                     break
         except Exception as exc:  # the output failed under us: report, and stop
             self._failed(exc)
+
+    def _in_hand(self, heard: float) -> float:
+        """Seconds of music sampled beyond what is heard."""
+        scale = 1.0 if self.unit == "seconds" else self._seconds_per_bar()
+        return self.stream.length * scale - heard
+
+    def _stall(self, heard: float) -> None:
+        """The sampler fell behind (a loaded machine): pause until it is ahead again and give it more lead,
+        so that no note is skipped; the wait is logged."""
+        began = time.perf_counter()
+        self.player.pause()
+        self.stream.set_ahead(min(self.stream.ahead * 1.5, self._to_unit(MAX_AHEAD)))
+        self.ahead_seconds = min(self.ahead_seconds * 1.5, MAX_AHEAD)
+        while not self._halt.is_set() and self.error is None and self._in_hand(heard) < 2 * LOW_WATER:
+            self.stream.wait_for(self.stream.length + self._to_unit(LOW_WATER), timeout=0.1)
+        if self._halt.is_set():
+            return
+        self._push(force=True)
+        self.player.play()
+        self.stalls.append({"at": round(heard, 3), "waited": round(time.perf_counter() - began, 3)})
 
     def _failed(self, exc: BaseException) -> None:
         self.error = exc
