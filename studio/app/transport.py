@@ -46,6 +46,14 @@ class Transport(QObject):
             self.player = self.player_class(on_state=self._engine_state.emit, on_message=self.message.emit)
         return self.player
 
+    def live_player(self):
+        """The Player on the chosen output, for a jam to drive directly (raises the engine's error when the
+        output cannot be opened)."""
+        player = self._ensure()
+        if player is not None and not player.output:
+            _apply_output(player, self.output_key)
+        return player
+
     # ----------------------------------------------------------------- output choice
     def outputs(self) -> list[tuple[str, str]]:
         """(label, key) for every output, listed afresh each call (ports come and go; no restart needed)."""

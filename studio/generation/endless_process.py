@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -122,6 +123,7 @@ def child() -> int:
     from ..nn import load_model
     from ..training import pick_device
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's: it ends us with "stop" (or EOF)
     spec = json.loads(sys.stdin.readline())
     out_lock = threading.Lock()
 

@@ -101,7 +101,7 @@ class Jam:
         self._halt.set()
         self.player.stop()
         self.player.set_open_ended(False)
-        self.stream.stop()
+        self.stream.stop(wait=False)  # a child process ends on its own; nobody waits for it
         if self._feeder.is_alive():
             self._feeder.join(timeout=2)
 
