@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.output_menu.setToolTipsVisible(True)
         self.output_menu.aboutToShow.connect(self._fill_output_menu)
         self.actions_["follow"].setChecked(True)
+        self.actions_["normalize_wav"].setChecked(True)
         self._wire_panels()
         self.jam_panel.transport = self.transport
         self.transport_bar = transportbar.install(self)
@@ -460,12 +461,16 @@ class MainWindow(QMainWindow):
             return
         midi = project.recovery_path().with_name(f"render-{os.getpid()}-{self.tabs.currentIndex()}.mid")
         self._guarded(tab.document.piece.write_midi, midi)
-        job = make_job(render_midi_to_wav, str(midi), path, parent=self, in_process=True)
+        level = -1.0 if self.actions_["normalize_wav"].isChecked() else None
+        job = make_job(render_midi_to_wav, str(midi), path, parent=self, in_process=True, normalize_dbfs=level)
         job.progress.connect(lambda e: self.message(f"Rendering WAV: {e['done']}/{e['total']}"))
         job.finished.connect(lambda out: self.message(f"Exported {out}" if out else "WAV export stopped"))
         job.failed.connect(lambda m: self.show_error(f"WAV export failed: {m}"))
         job.done.connect(lambda: midi.unlink(missing_ok=True))
         self._run(job)
+
+    def on_normalize_wav(self, checked: bool = True) -> None:
+        self.message("WAV exports " + ("peak at -1 dBFS" if checked else "keep the synth's own level"))
 
     def on_close_tab(self) -> None:
         self.close_tab(self.tabs.currentIndex())

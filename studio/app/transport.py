@@ -168,11 +168,12 @@ def _apply_output(player, key: str) -> None:
         player.use_builtin()
 
 
-def render_midi_to_wav(midi_path: str, wav_path: str, progress, stop) -> str:
+def render_midi_to_wav(midi_path: str, wav_path: str, progress, stop, normalize_dbfs: float | None = -1.0) -> str:
     """File ▸ Export WAV's job (run in a child process: rendering holds the interpreter for long stretches):
-    the piece, saved as MIDI by the window, rendered by the playback engine."""
+    the piece, saved as MIDI by the window, rendered by the playback engine, peak-normalised unless None."""
     render = engines.engine("render_wav")
     if not render:
         raise RuntimeError(render.tooltip)
-    done = render(Piece.read(midi_path), wav_path, progress=lambda d, t: progress({"done": d, "total": t}), stop=stop)
+    done = render(Piece.read(midi_path), wav_path, progress=lambda d, t: progress({"done": d, "total": t}), stop=stop,
+                  normalize_dbfs=normalize_dbfs)
     return wav_path if done else ""
