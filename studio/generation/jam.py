@@ -25,7 +25,7 @@ AHEAD_SYNTH = 5.0  # the built-in synth renders 2-second segments ahead, so it n
 FOLK_AHEAD_BARS = 2.0
 FEED_INTERVAL = 0.1  # how often the feeder looks at the playhead
 KEEP_BEHIND = 1.0  # seconds of past notes still handed to the player (notes sounding across the playhead)
-START_TIMEOUT = 30.0
+START_TIMEOUT = 90.0  # a loaded machine can take a minute to start the sampler process (torch, the model)
 LOW_WATER = 0.15  # seconds of music in hand below which playback waits for the sampler rather than skip notes
 MAX_AHEAD = 10.0  # a sampler that could not keep up is given up to this much lead
 
