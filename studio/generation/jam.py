@@ -22,7 +22,7 @@ from ..music import Piece
 
 AHEAD_MIDI = 1.5  # seconds sampled ahead of the playhead for a MIDI port (the delay before a change is heard)
 AHEAD_SYNTH = 5.0  # the built-in synth renders 2-second segments ahead, so it needs more in hand
-FOLK_AHEAD_BARS = 2.0
+FOLK_AHEAD_BARS = 1.0  # until the tune's first notes give its bar length
 FEED_INTERVAL = 0.1  # how often the feeder looks at the playhead
 KEEP_BEHIND = 1.0  # seconds of past notes still handed to the player (notes sounding across the playhead)
 START_TIMEOUT = 90.0  # a loaded machine can take a minute to start the sampler process (torch, the model)
@@ -79,6 +79,8 @@ class Jam:
             self.stream.stop()
             raise self.error
         self._push(force=True)
+        if self.unit != "seconds":  # now that the tune's meter and tempo are known: bars ahead for those seconds
+            self.stream.set_ahead(max(1.0, self._to_unit(self.ahead_seconds)))
         self.player.set_open_ended(True)
         self.player.seek(self.offset)
         self.player.play()
@@ -168,11 +170,12 @@ class Jam:
         return seconds / self._seconds_per_bar()
 
     def _seconds_per_bar(self) -> float:
+        """A folk tune's bar in seconds, from its meter and tempo (one meter and tempo per generated tune)."""
         piece = self._piece
-        bars = self.stream.length
-        if piece is None or bars <= 0 or not len(piece.notes):
+        if piece is None or not len(piece.time_signatures):
             return 2.0
-        return max(float(piece.notes["end"].max()) / bars, 0.1)
+        numerator, denominator = int(piece.time_signatures["numerator"][0]), int(piece.time_signatures["denominator"][0])
+        return numerator * 4.0 / denominator * 60.0 / float(piece.tempos["qpm"][0])
 
     def _push(self, force: bool = False) -> None:
         """Hand the player what is still to come (and what sounds across the playhead)."""
