@@ -23,6 +23,7 @@ from ..music import Piece
 AHEAD_MIDI = 1.5  # seconds sampled ahead of the playhead for a MIDI port (the delay before a change is heard)
 AHEAD_SYNTH = 5.0  # the built-in synth renders 2-second segments ahead, so it needs more in hand
 FOLK_AHEAD_BARS = 1.0  # until the tune's first notes give its bar length
+SYNTH_PUSH_EVERY = 1.0  # seconds of new music between pieces handed to the built-in synth
 FEED_INTERVAL = 0.1  # how often the feeder looks at the playhead
 KEEP_BEHIND = 1.0  # seconds of past notes still handed to the player (notes sounding across the playhead)
 START_TIMEOUT = 90.0  # a loaded machine can take a minute to start the sampler process (torch, the model)
@@ -59,6 +60,8 @@ class Jam:
         self.stalls: list[dict] = []  # {"at": jam seconds, "waited": seconds}: the sampler fell behind
         self._piece: Piece | None = None
         self._pushed_tokens = -1
+        self._pushed_length = -1.0
+        self._push_every = 0.0  # music (in `unit`) to gather between hand-overs; see start()
         self._halt = threading.Event()
         self._lock = threading.Lock()
         self._feeder = threading.Thread(target=self._feed, daemon=True, name="jam-feeder")
@@ -69,6 +72,10 @@ class Jam:
         if self.ahead_seconds is None:
             builtin = str(getattr(self.player, "output", "")).startswith("built-in")
             self.ahead_seconds = AHEAD_SYNTH if builtin else AHEAD_MIDI
+        if str(getattr(self.player, "output", "")).startswith("built-in"):
+            # The synth renders again every 2-second segment not yet begun on each new piece: hand it one
+            # a second, not ten (it is far ahead anyway).
+            self._push_every = self._to_unit(SYNTH_PUSH_EVERY)
         if self.ahead_seconds <= 0:
             raise InvalidArgument(f"a jam needs to sample some music ahead, not {self.ahead_seconds} s")
         self.stream.set_ahead(self._to_unit(self.ahead_seconds) if self.unit == "seconds" else FOLK_AHEAD_BARS)
@@ -179,10 +186,10 @@ class Jam:
 
     def _push(self, force: bool = False) -> None:
         """Hand the player what is still to come (and what sounds across the playhead)."""
-        count = self.stream.count
-        if count == self._pushed_tokens and not force:
+        count, length = self.stream.count, self.stream.length
+        if not force and (count == self._pushed_tokens or length - self._pushed_length < self._push_every):
             return
-        self._pushed_tokens = count
+        self._pushed_tokens, self._pushed_length = count, length
         piece = self.piece()
         self._piece = piece
         now = float(self.player.position) if self.started_at is not None else self.offset
