@@ -26,6 +26,7 @@ from .transport import (PAUSED, PLAYING, STOPPED, Engine, Transport, check_loop,
 LOOKAHEAD = 0.002  # wake this long before an event, then wait out the rest without sleeping
 MAX_SLEEP = 0.05  # re-check the clock at least this often
 TOGETHER = 0.0002  # events this close count as simultaneous (a chord goes out in one burst)
+LATE_LIMIT = 1.0  # open-ended: events arriving up to this late (piece seconds) are still played
 MAX_SOUNDING_LOOKBACK = 30.0  # seconds back a sounding note's start is looked for after an edit
 SWITCH_INTERVAL = 0.0005  # Python's GIL hand-over interval while playing (default 5 ms would delay us)
 
@@ -58,6 +59,7 @@ class MidiPlayer(Engine):
         self._closed = False
         self._failed = False
         self.open_ended = False  # True: play on past the last note (a live stream still growing)
+        self._sent_until = -1.0  # piece time of the last event sent
         self.on_state, self.on_error = on_state, on_error
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, daemon=True, name="midi-scheduler")
@@ -178,6 +180,7 @@ class MidiPlayer(Engine):
     def _restart_at(self, pos: float) -> None:
         self._anchor_pos, self._anchor_wall = pos, time.perf_counter()
         self._index = self._events.index_at(pos)
+        self._sent_until = pos - 1e-9  # nothing before a (re)start point counts as late
 
     def _changed(self) -> None:
         self._gen += 1
@@ -188,6 +191,11 @@ class MidiPlayer(Engine):
             pos = self._pos(time.perf_counter())
             self._events = events
             self._index = events.index_at(pos)
+            if self.open_ended and self._state == PLAYING:
+                # A growing stream that arrived late: what it added behind the playhead (and after what was
+                # sent) is played now, late, rather than never (up to LATE_LIMIT behind).
+                late = events.index_at(max(self._sent_until + 1e-9, pos - LATE_LIMIT))
+                self._index = min(self._index, late)
             self._follow_sounding_ends(events, pos)
             self._changed()
 
@@ -264,6 +272,7 @@ class MidiPlayer(Engine):
         if ev_time <= due:
             msg, end = ev.messages[self._index], ev.ends[self._index]
             self._index += 1
+            self._sent_until = ev_time
             if end is not None:
                 key = (msg.channel, msg.note)
                 if key in self._sounding:  # the same key again before its end: restart it cleanly
