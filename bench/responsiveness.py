@@ -2,11 +2,14 @@
 trains a real torch LSTM (the same worker the Train panel uses), with progress relayed every step.
 With --generate: while the Generate panel samples from a 3x512 performance model (random weights, the
 size of Performance RNN) in its background thread, its candidates growing in the list.
+With --jam: while the Jam panel plays the shipped performance model (its sampler in a child process) to a
+JACK MIDI receiver in another process (JACK's dummy driver, as bench/playback_timing.py); also reports the
+onset timing of the jam's notes at the receiver (issue 17: median < 1 ms, p99 < 5 ms).
 
 Goal (issue 7): the GUI thread never blocks for more than 50 ms. A 5 ms timer measures how late the event
 loop serves it; the loss curve and metrics repaint from the relayed progress as in the real panel.
 
-    QT_QPA_PLATFORM=offscreen python bench/responsiveness.py [--seconds 10] [--generate]
+    QT_QPA_PLATFORM=offscreen python bench/responsiveness.py [--seconds 10] [--generate | --jam]
 """
 from __future__ import annotations
 
@@ -59,6 +62,7 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--thread", action="store_true", help="train in a thread of the GUI process, not a child")
     ap.add_argument("--generate", action="store_true", help="measure while the Generate panel samples instead")
+    ap.add_argument("--jam", action="store_true", help="measure while the Jam panel plays to a JACK receiver")
     ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1),
                     help="torch threads in the worker (default: all cores but one, as the Train panel does; "
                          "0 = torch's default)")
@@ -68,10 +72,12 @@ def main() -> None:
 
     window = MainWindow()
     window.show()
-    window.docks["Generate" if args.generate else "Train"].raise_()
+    window.docks["Jam" if args.jam else "Generate" if args.generate else "Train"].raise_()
     end = time.monotonic() + 1.0
     while time.monotonic() < end:  # the window's first layout and paint are not what is measured
         app.processEvents()
+    if args.jam:
+        return jamming(app, window, args)
     if args.generate:
         return report(generating(app, window, args), f"generating for {args.seconds:.0f} s in a thread "
                       "(4 candidates, performance LSTM 3x512)")
@@ -140,6 +146,69 @@ def generating(app, window, args) -> list[float]:
     app.processEvents()
     print(f"{panel.results.count()} candidates, the first at {panel.candidate(0)[0].duration:.1f} s of music")
     return lateness
+
+
+def jamming(app, window, args) -> None:
+    """Lateness while the Jam panel plays; then the onset timing of what the receiver got."""
+    import multiprocessing as mp
+
+    import mido
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from playback_timing import pair, receive, start_jack
+
+    jack = start_jack(128, realtime=True)
+    try:
+        mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
+        ready, stop, out = mp.Event(), mp.Event(), mp.Queue()
+        proc = mp.Process(target=receive, args=("guijam", ready, out, stop), daemon=True)
+        proc.start()
+        ready.wait(10)
+        deadline = time.monotonic() + 10
+        while not any(o[1] == "port:guijam:in" for o in window.transport.outputs()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        window.choose_output("port:guijam:in")
+        panel = window.jam_panel
+        panel.model.setCurrentIndex(panel.model.findText("performance (shipped)"))
+        panel.start()
+        while not panel.running and panel.starting:  # the child process loads the model
+            app.processEvents()
+            time.sleep(0.01)
+        if not panel.running:
+            sys.exit(f"the jam did not start: {panel.status.text()}")
+        engine = window.transport.player._engine
+        t0 = engine._anchor_wall - panel.jam.offset
+        stop_at = time.monotonic() + args.seconds
+        turned = []
+
+        def running():
+            if not turned and time.monotonic() > stop_at - args.seconds / 2:
+                panel.temperature.setValue(0.6)  # steer it halfway, as a user would
+                turned.append(True)
+            return panel.running and time.monotonic() < stop_at
+
+        lateness = measure(app, running)
+        panel.stop()
+        app.processEvents()
+        time.sleep(0.3)
+        stop.set()
+        got = out.get(timeout=10)
+        proc.join(5)
+    finally:
+        if jack is not None:
+            jack.terminate()
+            jack.wait(10)
+    jam = panel.jam
+    report(lateness, f"jamming {jam.position:.0f} s from the shipped performance model (sampler in a child process) "
+           f"to a JACK receiver, temperature changed halfway")
+    ons = [(t, m[1]) for t, m in got if m[0] & 0xF0 == 0x90 and m[2] > 0]
+    if jam.stalls:
+        first = t0 + jam.offset + jam.stalls[0]["at"]
+        ons = [(t, p) for t, p in ons if t < first]
+    err = pair(np.array([t for t, _ in ons]), np.array([p for _, p in ons]), jam.piece(), t0)
+    print(f"onsets at the receiver: {len(ons)} timed (stalls: {len(jam.stalls)}); error ms: median "
+          f"{np.median(err):.3f}  p99 {np.percentile(err, 99):.3f}  max {err.max():.3f}   goal: median < 1, p99 < 5")
 
 
 def report(lateness: list[float], what: str) -> None:

@@ -257,3 +257,31 @@ def test_roll_edits_come_back_as_abc_text(window, qtbot):
     window.on_transpose_up()
     assert tab.abc.text != before and tab.abc.text == writer(tab.document.piece)
     assert tab.document.piece.meta["abc"] == tab.abc.text
+
+
+def test_abc_view_wraps_long_lines_and_keeps_the_cursor_where_you_type(window, qtbot):
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    window.show()
+    window.open_paths([EXAMPLE_ABC])
+    window.tabs.setCurrentIndex(0)
+    tab = window.current_tab()
+    abc, editor = tab.abc, tab.abc.editor
+    assert editor.lineWrapMode() == QPlainTextEdit.LineWrapMode.WidgetWidth
+    line = next(i for i, s in enumerate(abc.text.splitlines()) if s.startswith("|:GAG GAB|"))
+    long_text = abc.text.replace("|:GAG GAB|", "|:GAG GAB|" + " GAG GAB|" * 40, 1)
+    with qtbot.waitSignal(abc.parsed, timeout=20000):
+        editor.setPlainText(long_text)
+    assert editor.horizontalScrollBar().maximum() == 0  # wrapped: nothing to scroll sideways to
+    block = editor.document().findBlockByNumber(line)
+    assert block.layout().lineCount() > 1
+    cursor = editor.textCursor()
+    cursor.setPosition(block.position() + 5)
+    editor.setTextCursor(cursor)
+    editor.setFocus()
+    with qtbot.waitSignal(abc.parsed, timeout=20000):
+        qtbot.keyClicks(editor, "A")  # typing: the tune re-parses into the roll
+    assert editor.textCursor().blockNumber() == line and editor.textCursor().positionInBlock() == 6
+    window.on_select_all()
+    window.on_transpose_up()  # the roll rewrites the text: the cursor stays on its line
+    assert editor.textCursor().blockNumber() == line and editor.textCursor().positionInBlock() == 6

@@ -197,12 +197,13 @@ def test_live_control_change_applies_from_the_next_step(conditioned_model):
     steps = gen.steps()
     for _ in range(20):
         next(steps)
-    gen.update_settings(note_density=30.0, temperature=0.0)
+    assert gen.update_settings(note_density=30.0, temperature=0.0) == 1
     for _ in steps:
         pass
     same = Generation(conditioned_model, 1, Settings(seed=5, max_tokens=60)).run()[0]
     assert np.array_equal(np.asarray(gen.sampled[0][:20]), same.ids[:20])
-    assert gen.changes == [(20, {"note_density": 30.0, "temperature": 0.0})]
+    assert gen.applied == [(1, 20)]
+    assert gen.settings.note_density == 30.0
     with pytest.raises(InvalidArgument):
         gen.update_settings(seed=3)
 

@@ -135,3 +135,24 @@ def test_builtin_synth_plays_into_the_system_audio_output(null_sink, tmp_path):
     heard = np.frombuffer(raw.read_bytes(), dtype="<i2").astype(np.float32) / 32768
     assert len(heard) > RATE  # over a second recorded
     assert np.sqrt(np.mean(heard ** 2)) > 0.005  # and it was not silence
+
+
+def test_wav_exports_are_peak_normalised_unless_asked_not_to(tmp_path, capsys):
+    """A piece rendered as `studio convert` does: the loudest sample at -1 dBFS by default (the synth alone
+    leaves it far quieter), the synth's own level with --no-normalize."""
+    from studio.cli import main
+
+    source = tmp_path / "melody.mid"
+    soft = melody()
+    soft.notes["velocity"] = 40  # a quiet piece, as generated folk tunes come out of the synth
+    soft.write_midi(source)
+    loud, quiet = tmp_path / "tune.wav", tmp_path / "quiet.wav"
+    assert main(["convert", str(source), str(loud)]) == 0
+    assert main(["convert", str(source), str(quiet), "--no-normalize"]) == 0
+    peak = lambda path: 20 * np.log10(np.abs(read_wav(path)).max())  # noqa: E731
+    assert peak(loud) == pytest.approx(-1.0, abs=0.05)
+    assert peak(quiet) < -6.0
+    assert len(read_wav(loud)) == len(read_wav(quiet))
+    capsys.readouterr()
+    assert main(["convert", str(source), str(tmp_path / "x.wav"), "--normalize", "3"]) == 2
+    assert "--normalize is a peak level at or below 0 dBFS" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import io
 import re
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QTextCursor, QTextFormat
+from PySide6.QtGui import QColor, QFont, QTextCursor, QTextFormat, QTextOption
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
 from ..errors import StudioError, UnsupportedContent
@@ -86,7 +86,8 @@ class AbcView(QWidget):
         self.doc = doc
         self.editor = QPlainTextEdit()
         self.editor.setFont(QFont("monospace"))
-        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # long lines wrap, no sideways scroll
+        self.editor.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.editor.setToolTip("The tune as ABC. Edit it: the roll follows a moment after you stop typing.")
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -163,7 +164,7 @@ class AbcView(QWidget):
     def _mark(self, marks: list[tuple[int, str, QColor]]) -> None:
         selections = []
         for line, _msg, colour in marks:
-            block = self.editor.document().findBlockByLineNumber(max(0, line - 1))
+            block = self.editor.document().findBlockByNumber(max(0, line - 1))  # text lines, not wrapped rows
             sel = QTextEdit.ExtraSelection()
             sel.format.setBackground(colour)
             sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
@@ -191,10 +192,20 @@ class AbcView(QWidget):
                                 f"({self._writer.tooltip})")
 
     def _set_text(self, text: str) -> None:
+        """Show new text, keeping the cursor (line and column) and the scroll where they were."""
         self._shown_abc = text
+        cursor = self.editor.textCursor()
+        line, column = cursor.blockNumber(), cursor.positionInBlock()
+        scroll = self.editor.verticalScrollBar().value()
         self._applying = True
         try:
             self.editor.setPlainText(text)
+            doc = self.editor.document()
+            block = doc.findBlockByNumber(min(line, doc.blockCount() - 1))
+            cursor = QTextCursor(block)
+            cursor.setPosition(block.position() + min(column, max(block.length() - 1, 0)))
+            self.editor.setTextCursor(cursor)
+            self.editor.verticalScrollBar().setValue(scroll)
         finally:
             self._applying = False
         self.editor.setExtraSelections([])

@@ -36,6 +36,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("File", "export_musicxml", "Export Music&XML…", (), "Write the current piece as MusicXML"),
     Spec("File", "export_abc", "Export &ABC…", (), "Write the current folk tune as ABC"),
     Spec("File", "export_wav", "Export &WAV…", (), "Render the current piece to audio"),
+    Spec("File", "normalize_wav", "Normalise WAV Exports", (), "Scale each WAV export so its loudest moment peaks "
+                                                                "at -1 dBFS (off: the synth's own, often quiet, level)", True),
     Spec("File", "close_tab", "&Close Piece", (SK.Close,)),
     Spec("File", "quit", "&Quit", (SK.Quit,)),
     Spec("Edit", "undo", "&Undo", (SK.Undo,)),
@@ -64,6 +66,9 @@ SPECS: tuple[Spec, ...] = (
                                                    "the next Play", True),
     Spec("Transport", "play_stop", "&Play / Stop", ("Space",)),
     Spec("Transport", "pause", "P&ause", ("Shift+Space",)),
+    Spec("Transport", "stop", "&Stop", (), "Stop and go back to the start"),
+    Spec("Transport", "loop", "&Loop", ("L",), "Loop the span marked on the ruler (else the whole piece)", True),
+    Spec("Transport", "jam", "&Jam", ("J",), "A model plays new music without end; steer it while it plays"),
     Spec("Transport", "to_start", "Go to &Start", ("Home",)),
     Spec("Transport", "panic", "Pa&nic (All Notes Off)", ("Ctrl+.",), "Silence every channel on the output"),
     Spec("Help", "shortcuts", "&Keyboard Shortcuts", (SK.HelpContents, "Ctrl+/")),
@@ -109,7 +114,7 @@ def build_actions(window) -> dict[str, QAction]:
         menus[spec.menu].addAction(act)
         window.addAction(act)  # shortcuts work even when the menu bar is hidden
         actions[spec.name] = act
-        if spec.name in ("save_project_as", "import_library", "export_wav", "close_tab", "redo", "paste",
+        if spec.name in ("save_project_as", "import_library", "normalize_wav", "close_tab", "redo", "paste",
                          "select_none", "octave_down", "bar_right", "zoom_fit", "to_start"):
             menus[spec.menu].addSeparator()
     for menu in menus.values():

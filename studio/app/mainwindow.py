@@ -21,11 +21,13 @@ from .abcview import AbcView
 from .actions import ShortcutsDialog, build_actions
 from .document import PieceDocument
 from .generate import GeneratePanel
+from .jam import JamPanel
 from .genjob import bar_at, tune_bars
 from .library import LibraryPanel, run_import
 from .pianoroll import PianoRoll
 from .train import TrainPanel
 from .transport import Transport, render_midi_to_wav
+from . import transportbar, welcome
 from .workers import Job, make_job
 
 AUTOSAVE_IDLE_MS = int(float(os.environ.get("STUDIO_AUTOSAVE_SECONDS", "3")) * 1000)
@@ -72,16 +74,20 @@ class MainWindow(QMainWindow):
         self.train_panel = TrainPanel()
         self.generate_panel = GeneratePanel()
         self.generate_panel.primer_provider = self._primer
+        self.jam_panel = JamPanel()
+        self.jam_panel.primer_provider = self._primer
         self.docks = {}
         for name, widget, area in (("Library", self.library, Qt.DockWidgetArea.LeftDockWidgetArea),
                                    ("Train", self.train_panel, Qt.DockWidgetArea.RightDockWidgetArea),
-                                   ("Generate", self.generate_panel, Qt.DockWidgetArea.RightDockWidgetArea)):
+                                   ("Generate", self.generate_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+                                   ("Jam", self.jam_panel, Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(name, self)
             dock.setObjectName(f"dock-{name.lower()}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
         self.tabifyDockWidget(self.docks["Train"], self.docks["Generate"])
+        self.tabifyDockWidget(self.docks["Generate"], self.docks["Jam"])
         self.docks["Generate"].raise_()
 
         self.transport = Transport(self)
@@ -95,7 +101,11 @@ class MainWindow(QMainWindow):
         self.output_menu.setToolTipsVisible(True)
         self.output_menu.aboutToShow.connect(self._fill_output_menu)
         self.actions_["follow"].setChecked(True)
+        self.actions_["normalize_wav"].setChecked(True)
         self._wire_panels()
+        self.jam_panel.transport = self.transport
+        self.transport_bar = transportbar.install(self)
+        welcome.install(self)
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_IDLE_MS)
         self._autosave_timer.timeout.connect(self.autosave)
         self.statusBar().showMessage("Ready")
@@ -128,12 +138,15 @@ class MainWindow(QMainWindow):
         self.generate_panel.error.connect(self.show_error)
         self.generate_panel.candidateOpened.connect(lambda piece, prov: self.add_piece(piece, "", prov))
         self.generate_panel.candidateApplied.connect(self._apply_candidate)
+        self.jam_panel.error.connect(self.show_error)
+        self.jam_panel.keep.connect(lambda piece, prov: self.add_piece(piece, "", prov))
         self.refresh_library()
 
     def refresh_library(self) -> None:
         self.library.refresh()
         self.train_panel.set_corpora([(e.name, e.path) for e in self.library.corpus_entries()])
         self.generate_panel.set_models([(e.name, e.path) for e in self.library.model_entries()])
+        self.jam_panel.set_models([(e.name, e.path) for e in self.library.model_entries()])
 
     def _use_corpus(self, path: str) -> None:
         self.train_panel.choose_corpus(path)
@@ -376,6 +389,7 @@ class MainWindow(QMainWindow):
         if dirty and not self.ask("Some pieces have edits not saved in a project. Quit anyway?"):
             event.ignore()
             return
+        self.jam_panel.shutdown()
         for job in list(self.jobs) + [p.job for p in (self.train_panel, self.generate_panel) if p.job]:
             job.stop()
             job.wait(10000)  # a finished child process may still be exiting
@@ -447,12 +461,16 @@ class MainWindow(QMainWindow):
             return
         midi = project.recovery_path().with_name(f"render-{os.getpid()}-{self.tabs.currentIndex()}.mid")
         self._guarded(tab.document.piece.write_midi, midi)
-        job = make_job(render_midi_to_wav, str(midi), path, parent=self, in_process=True)
+        level = -1.0 if self.actions_["normalize_wav"].isChecked() else None
+        job = make_job(render_midi_to_wav, str(midi), path, parent=self, in_process=True, normalize_dbfs=level)
         job.progress.connect(lambda e: self.message(f"Rendering WAV: {e['done']}/{e['total']}"))
         job.finished.connect(lambda out: self.message(f"Exported {out}" if out else "WAV export stopped"))
         job.failed.connect(lambda m: self.show_error(f"WAV export failed: {m}"))
         job.done.connect(lambda: midi.unlink(missing_ok=True))
         self._run(job)
+
+    def on_normalize_wav(self, checked: bool = True) -> None:
+        self.message("WAV exports " + ("peak at -1 dBFS" if checked else "keep the synth's own level"))
 
     def on_close_tab(self) -> None:
         self.close_tab(self.tabs.currentIndex())
@@ -613,6 +631,9 @@ class MainWindow(QMainWindow):
             roll.set_playhead(seconds)
 
     def on_play_stop(self) -> None:
+        if self.jam_panel.running or self.jam_panel.starting:  # Space ends a jam as it ends playback
+            self.jam_panel.stop()
+            return
         roll = self.current_roll()
         if roll is None:
             return
@@ -664,7 +685,22 @@ class MainWindow(QMainWindow):
             roll.scroll_to(0.0)
 
     def on_panic(self) -> None:
+        self.jam_panel.shutdown()
         self.transport.panic()
+
+    def on_stop(self) -> None:
+        if self.jam_panel.running or self.jam_panel.starting:
+            self.jam_panel.stop()
+        self.transport.stop()
+        self.on_to_start()
+
+    def on_loop(self, checked: bool = False) -> None:
+        self.transport_bar.toggle_loop(checked)
+
+    def on_jam(self) -> None:
+        self.docks["Jam"].show()
+        self.docks["Jam"].raise_()
+        self.jam_panel.toggle()
 
     # ----------------------------------------------------------------- Help
     def on_shortcuts(self) -> None:

@@ -46,6 +46,14 @@ class Transport(QObject):
             self.player = self.player_class(on_state=self._engine_state.emit, on_message=self.message.emit)
         return self.player
 
+    def live_player(self):
+        """The Player on the chosen output, for a jam to drive directly (raises the engine's error when the
+        output cannot be opened)."""
+        player = self._ensure()
+        if player is not None and not player.output:
+            _apply_output(player, self.output_key)
+        return player
+
     # ----------------------------------------------------------------- output choice
     def outputs(self) -> list[tuple[str, str]]:
         """(label, key) for every output, listed afresh each call (ports come and go; no restart needed)."""
@@ -160,11 +168,12 @@ def _apply_output(player, key: str) -> None:
         player.use_builtin()
 
 
-def render_midi_to_wav(midi_path: str, wav_path: str, progress, stop) -> str:
+def render_midi_to_wav(midi_path: str, wav_path: str, progress, stop, normalize_dbfs: float | None = -1.0) -> str:
     """File ▸ Export WAV's job (run in a child process: rendering holds the interpreter for long stretches):
-    the piece, saved as MIDI by the window, rendered by the playback engine."""
+    the piece, saved as MIDI by the window, rendered by the playback engine, peak-normalised unless None."""
     render = engines.engine("render_wav")
     if not render:
         raise RuntimeError(render.tooltip)
-    done = render(Piece.read(midi_path), wav_path, progress=lambda d, t: progress({"done": d, "total": t}), stop=stop)
+    done = render(Piece.read(midi_path), wav_path, progress=lambda d, t: progress({"done": d, "total": t}), stop=stop,
+                  normalize_dbfs=normalize_dbfs)
     return wav_path if done else ""

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..cli import warn
-from ..errors import StudioError, UnsupportedContent
+from ..errors import InvalidArgument, StudioError, UnsupportedContent
 from ..music import Piece
 from ..music.io import WRITABLE, kind_of
 
@@ -24,6 +24,10 @@ def register(sub) -> None:
     p.add_argument("output", metavar="OUT")
     p.add_argument("--tune", metavar="X", help="which tune of an ABC book (its X: number; default the first)")
     p.add_argument("--soundfont", metavar="SF2", help="SoundFont for .wav output (default: the bundled General MIDI set)")
+    p.add_argument("--normalize", type=float, default=-1.0, metavar="DBFS",
+                   help=".wav output: scale so the loudest sample peaks at this level (default -1 dBFS)")
+    p.add_argument("--no-normalize", dest="normalize", action="store_const", const=None,
+                   help=".wav output: keep the synth's own level")
     p.set_defaults(func=cmd_convert)
 
 
@@ -111,6 +115,8 @@ def cmd_convert(args) -> int:
     if ext not in WRITABLE + (".wav",):
         raise UnsupportedContent(args.output, None, f"cannot write {ext or '(no extension)'} files; "
                                                     f"writable: {', '.join(WRITABLE + ('.wav',))}")
+    if ext == ".wav" and args.normalize is not None and not args.normalize <= 0:
+        raise InvalidArgument(f"--normalize is a peak level at or below 0 dBFS, not {args.normalize}")
     piece = read_one_piece(args.input, args.tune)
     if ext == ".wav":
         from tqdm import tqdm
@@ -122,7 +128,7 @@ def cmd_convert(args) -> int:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            render_wav(piece, args.output, args.soundfont, progress)
+            render_wav(piece, args.output, args.soundfont, progress, normalize_dbfs=args.normalize)
     else:
         piece.write(args.output)
     print(f"wrote {args.output}")

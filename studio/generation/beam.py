@@ -86,6 +86,7 @@ class BeamGeneration(Generation):
         running = list(range(self.n))
         blocks = torch.zeros(self.n, RANDOM_BLOCK, width)
         position = self.position = 0
+        version = 0
         first = True
         while rows:
             if not first and self.branch_factor > 1:  # branch: every beam copied branch_factor times
@@ -95,10 +96,13 @@ class BeamGeneration(Generation):
                 rows = len(owner)
             first = False
             for _ in range(self.steps_per_iteration):
-                if self._controls_changed:
-                    self._controls_changed = False
-                    controls = self._control_vector()
-                    gates = stepper.control_gates(controls[None])
+                if self._version != version:  # update_settings: controls from this step on
+                    with self._lock:
+                        version = self._version
+                        self.applied.append((version, position))
+                        controls = self._control_vector()
+                    if controls is not None:
+                        gates = stepper.control_gates(controls[None])
                 if position % RANDOM_BLOCK == 0:  # as the sampler's blocks: one column per row slot
                     for c in running:
                         blocks[c] = torch.rand(RANDOM_BLOCK * width, generator=generators[c]).view(RANDOM_BLOCK, width)

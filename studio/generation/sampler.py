@@ -9,7 +9,8 @@ so streaming and batch calls give the same tokens.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import threading
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -23,6 +24,7 @@ from .rules import Plan, rules_for
 from .stepper import FastStepper, cpu_tuned
 
 DEFAULT_SEED = 1
+LIVE_SETTINGS = {"temperature", "top_k", "top_p", "note_density", "pitch_histogram"}  # update_settings
 DEFAULT_MAX_TOKENS = {"folk": 1000, "performance": 20000}
 DEFAULT_SECONDS = 30.0  # performance pieces, when neither --seconds nor --max-tokens is given
 RANDOM_BLOCK = 256
@@ -150,8 +152,10 @@ class Generation:
         self._started = False
         self._clock_min = 0
         self.position = 0  # sampled steps so far
-        self._controls_changed = False
-        self.changes: list[tuple[int, dict]] = []  # (position, settings changed there) from update_settings
+        self._lock = threading.Lock()
+        self._live = (settings.temperature, settings.top_k, settings.top_p)  # read once per step
+        self._version = 0
+        self.applied: list[tuple[int, int]] = []  # (settings version, first step sampled with it)
 
     def __new__(cls, model=None, n=1, settings=None, *args, **kwargs):
         """Settings asking for beam search make a `beam.BeamGeneration` (same interface)."""
@@ -161,29 +165,28 @@ class Generation:
             cls = BeamGeneration
         return super().__new__(cls)
 
-    LIVE_SETTINGS = ("temperature", "top_k", "top_p", "note_density", "pitch_histogram")
-
-    def update_settings(self, **changes) -> None:
-        """Change sampling settings while this generation runs (a jam): they apply from the next sampled
-        step; `None` for a control takes it away. Safe to call from another thread (each value is swapped
-        whole and read once per step). Recorded with the step they took effect at in `changes`."""
-        unknown = sorted(set(changes) - set(self.LIVE_SETTINGS))
-        if unknown:
-            raise InvalidArgument(f"cannot change {', '.join(unknown)} while sampling; "
-                                  f"live settings: {', '.join(self.LIVE_SETTINGS)}")
-        trial = Settings.from_dict({**asdict(self.settings), **changes})
-        trial.check()
-        check_controls(trial, self.model, self.codec)
-        for name, value in changes.items():
-            setattr(self.settings, name, value)
-        if {"note_density", "pitch_histogram"} & set(changes):
-            self._controls_changed = True
-        self.changes.append((self.position, dict(changes)))
-
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
         """Finish every running candidate after the current step (their tokens so far are kept)."""
         self._stop = True
+
+    def update_settings(self, **changes) -> int:
+        """Change temperature, top_k, top_p, note_density or pitch_histogram while sampling (any thread):
+        every step sampled after this call uses them. Returns the new settings version; `applied` says
+        from which step each version took effect."""
+        unknown = set(changes) - LIVE_SETTINGS
+        if unknown:
+            raise InvalidArgument(f"cannot change {', '.join(sorted(unknown))} while sampling "
+                                  f"(only {', '.join(sorted(LIVE_SETTINGS))})")
+        new = replace(self.settings, **changes)
+        new.check()
+        check_controls(new, self.model, self.codec)
+        with self._lock:
+            for name, value in changes.items():
+                setattr(self.settings, name, value)
+            self._live = (new.temperature, new.top_k, new.top_p)
+            self._version += 1
+            return self._version
 
     # ------------------------------------------------------------------ streaming
     @torch.inference_mode()
@@ -221,11 +224,17 @@ class Generation:
         active = list(range(self.n))
         control_gates = None if controls is None else stepper.control_gates(controls[None].expand(self.n, -1))
         position = self.position = 0
+        version = 0
+        temperature, top_k, top_p = self._live
         while active:
-            if self._controls_changed:
-                self._controls_changed = False
-                controls = self._control_vector()
-                control_gates = stepper.control_gates(controls[None].expand(len(active), -1))
+            if self._version != version:  # settings changed (update_settings): from this step on
+                with self._lock:
+                    version, live = self._version, self._live
+                    self.applied.append((version, position))
+                    controls = self._control_vector()
+                temperature, top_k, top_p = live
+                if controls is not None:
+                    control_gates = stepper.control_gates(controls[None].expand(len(active), -1))
             if position % RANDOM_BLOCK == 0:
                 block = torch.stack([torch.rand(RANDOM_BLOCK, generator=generators[i]) for i in active])
                 uniforms = block.to(self.device)
@@ -234,7 +243,7 @@ class Generation:
             allowed = masks[position] if planned else None
             if guards is not None and not planned:
                 allowed = guard_masks([guards[i] for i in active], body_np, self.device)
-            tokens = sample(logits, allowed, uniforms[:, position % RANDOM_BLOCK], s.temperature, s.top_k, s.top_p)
+            tokens = sample(logits, allowed, uniforms[:, position % RANDOM_BLOCK], temperature, top_k, top_p)
             rules.advance(clock, tokens)
             values = tokens.tolist()
             done = tokens == eos

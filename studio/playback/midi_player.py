@@ -26,6 +26,8 @@ from .transport import (PAUSED, PLAYING, STOPPED, Engine, Transport, check_loop,
 LOOKAHEAD = 0.002  # wake this long before an event, then wait out the rest without sleeping
 MAX_SLEEP = 0.05  # re-check the clock at least this often
 TOGETHER = 0.0002  # events this close count as simultaneous (a chord goes out in one burst)
+LATE_LIMIT = 1.0  # open-ended: events arriving up to this late (piece seconds) are still played
+MAX_SOUNDING_LOOKBACK = 30.0  # seconds back a sounding note's start is looked for after an edit
 SWITCH_INTERVAL = 0.0005  # Python's GIL hand-over interval while playing (default 5 ms would delay us)
 
 ALL_SOUND_OFF, RESET_CONTROLLERS, ALL_NOTES_OFF, SUSTAIN = 120, 121, 123, 64
@@ -56,6 +58,8 @@ class MidiPlayer(Engine):
         self._gen = 0  # bumped by every command, so a precise wait knows its plan is stale
         self._closed = False
         self._failed = False
+        self.open_ended = False  # True: play on past the last note (a live stream still growing)
+        self._sent_until = -1.0  # piece time of the last event sent
         self.on_state, self.on_error = on_state, on_error
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, daemon=True, name="midi-scheduler")
@@ -176,6 +180,7 @@ class MidiPlayer(Engine):
     def _restart_at(self, pos: float) -> None:
         self._anchor_pos, self._anchor_wall = pos, time.perf_counter()
         self._index = self._events.index_at(pos)
+        self._sent_until = pos - 1e-9  # nothing before a (re)start point counts as late
 
     def _changed(self) -> None:
         self._gen += 1
@@ -183,9 +188,29 @@ class MidiPlayer(Engine):
 
     def _swap_events(self, events: EventTable) -> None:
         with self._cond:
+            pos = self._pos(time.perf_counter())
             self._events = events
-            self._index = events.index_at(self._pos(time.perf_counter()))
+            self._index = events.index_at(pos)
+            if self.open_ended and self._state == PLAYING:
+                # A growing stream that arrived late: what it added behind the playhead (and after what was
+                # sent) is played now, late, rather than never (up to LATE_LIMIT behind).
+                late = events.index_at(max(self._sent_until + 1e-9, pos - LATE_LIMIT))
+                self._index = min(self._index, late)
+            self._follow_sounding_ends(events, pos)
             self._changed()
+
+    def _follow_sounding_ends(self, events: EventTable, pos: float) -> None:
+        """A sounding note the new piece still holds, started before the playhead, ends where the new piece
+        says (a note lengthened or shortened by an edit, or a live stream that has since decided when it ends)."""
+        waiting = set(self._sounding)
+        for i in range(events.index_at(pos) - 1, -1, -1):
+            if not waiting or pos - events.times[i] > MAX_SOUNDING_LOOKBACK:
+                break
+            msg, end = events.messages[i], events.ends[i]
+            key = (getattr(msg, "channel", None), getattr(msg, "note", None))
+            if end is not None and key in waiting:  # the latest start of that key before the playhead
+                waiting.discard(key)
+                self._sounding[key] = end  # already past: its note-off goes out at once
 
     def _halt(self, state: str, position: float | None) -> None:
         with self._cond:
@@ -247,6 +272,7 @@ class MidiPlayer(Engine):
         if ev_time <= due:
             msg, end = ev.messages[self._index], ev.ends[self._index]
             self._index += 1
+            self._sent_until = ev_time
             if end is not None:
                 key = (msg.channel, msg.note)
                 if key in self._sounding:  # the same key again before its end: restart it cleanly
@@ -264,7 +290,7 @@ class MidiPlayer(Engine):
             self._index = ev.index_at(loop[0])
             self._send_programs()
             return None
-        if not loop and ev_time == float("inf") and off_time == float("inf"):
+        if not loop and ev_time == float("inf") and off_time == float("inf") and not self.open_ended:
             self._silence()
             self._state = STOPPED
             self._restart_at(0.0)

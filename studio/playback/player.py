@@ -35,6 +35,7 @@ class Player:
         self._port_name: str | None = None  # a system port we watch for disappearing
         self._channel: int | None = None
         self._program: int | None = None
+        self._open_ended = False
         self._closed = threading.Event()
         self._watch_interval = watch_interval
         self._watcher = threading.Thread(target=self._watch, daemon=True, name="midi-port-watch")
@@ -96,7 +97,16 @@ class Player:
         return t
 
     def _attach(self, engine, label: str, watch_name: str | None) -> None:
+        engine.open_ended = self._open_ended
         self._engine, self._output, self._port_name = engine, label, watch_name
+
+    def set_open_ended(self, flag: bool) -> None:
+        """True: playback does not end after the last note but plays on (silence) until stopped, for a piece
+        that is still being written while it plays (a jam); kept across output changes."""
+        with self._lock:
+            self._open_ended = bool(flag)
+            if self._engine is not None:
+                self._engine.open_ended = self._open_ended
 
     def _ensure_engine(self):
         if self._engine is None:

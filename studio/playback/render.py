@@ -54,6 +54,9 @@ def midi_bytes(piece: Piece, tail: float = RELEASE_SECONDS) -> bytes:
     return buf.getvalue()
 
 
+NORMALIZE_DBFS = -1.0  # WAV exports peak here unless asked otherwise (the synth alone leaves quiet pieces quiet)
+
+
 def render_pcm(piece: Piece, soundfont: bytes, tail: float = RELEASE_SECONDS) -> np.ndarray:
     """Float32 stereo frames (n, 2) at SAMPLE_RATE for one piece, rendered in one call."""
     import midirenderer
@@ -105,12 +108,30 @@ def write_wav(path: str | Path, frames: np.ndarray, rate: int = SAMPLE_RATE) -> 
         w.writeframes(pcm.tobytes())
 
 
+def peak_dbfs(frames: np.ndarray) -> float:
+    """The highest sample level in dB relative to full scale (-inf for silence)."""
+    peak = float(np.abs(frames).max()) if frames.size else 0.0
+    return 20 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def normalize(frames: np.ndarray, target_dbfs: float | None = NORMALIZE_DBFS) -> np.ndarray:
+    """Scale so the loudest sample sits at `target_dbfs` (peak normalisation, as other renderers and audio
+    editors do by default); None or silence: unchanged."""
+    if target_dbfs is None or not frames.size:
+        return frames
+    peak = float(np.abs(frames).max())
+    if peak <= 0:
+        return frames
+    return (frames * (10 ** (target_dbfs / 20) / peak)).astype(np.float32)
+
+
 def render_wav(piece: Piece, path: str | Path, soundfont: str | Path | None = None,
                progress: Callable[[int, int], None] | None = None,
-               stop: threading.Event | None = None) -> bool:
-    """Render `piece` to a WAV file; False (and nothing written) when stopped."""
+               stop: threading.Event | None = None, normalize_dbfs: float | None = NORMALIZE_DBFS) -> bool:
+    """Render `piece` to a WAV file, peak-normalised to `normalize_dbfs` (None: the synth's own level);
+    False (and nothing written) when stopped."""
     frames = render_piece(piece, soundfont, progress, stop)
     if frames is None:
         return False
-    write_wav(path, frames)
+    write_wav(path, normalize(frames, normalize_dbfs))
     return True

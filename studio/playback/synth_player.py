@@ -84,6 +84,7 @@ class SynthPlayer(Engine):
         self._stretched: tuple[tuple[int, int], Piece] | None = None
         self._ended = False
         self._closed = False
+        self.open_ended = False  # True: play (silence) on past the last note (a live stream still growing)
         self._queued = 0  # frames handed to the device but not heard yet
         self._queued_at = 0.0  # when _queued was measured
         self._flush = False  # drop what the device holds (after a seek or tempo change)
@@ -243,7 +244,7 @@ class SynthPlayer(Engine):
             if loop and f == loop[1]:
                 f = loop[0]
         self._frame = f
-        if loop is None and f >= self._end_frame():
+        if loop is None and f >= self._end_frame() and not self.open_ended:
             self._ended = True
             self._cond.notify_all()
 

@@ -9,7 +9,9 @@ from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal
 from PySide6.QtGui import QActionGroup, QGuiApplication
 from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QToolBar, QVBoxLayout, QWidget
 
+from ...errors import StudioError
 from ...music.piece import NOTE_DTYPE
+from ...music.scales import SCALES, TONICS, out_of_scale, piece_key, pitch_classes, tonic_class
 from ..document import PieceDocument
 from . import edits
 from .geometry import x_of
@@ -86,7 +88,67 @@ class PianoRoll(QWidget):
         self.grid_box.setToolTip("Snap for drawing, moving and quantize (Off = free)")
         self.grid_box.currentTextChanged.connect(self.set_division)
         bar.addWidget(self.grid_box)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Scale "))
+        self.scale_box = QComboBox()
+        self.scale_box.addItem("Off", "")
+        self.scale_box.addItem("Piece's key", "piece")
+        for tonic in TONICS:
+            self.scale_box.addItem(tonic, tonic)
+        self.scale_box.setToolTip("Shade the rows of a scale: the piece's key (written, else estimated from its "
+                                  "notes) or a tonic of your choice with the mode beside it")
+        self.mode_box = QComboBox()
+        self.mode_box.addItems(list(SCALES))
+        self.mode_box.setToolTip("The scale or mode on the chosen tonic (minor modes included)")
+        self.scale_box.currentIndexChanged.connect(lambda _i: self._scale_changed())
+        self.mode_box.currentIndexChanged.connect(lambda _i: self._scale_changed())
+        bar.addWidget(self.scale_box)
+        bar.addWidget(self.mode_box)
+        act = bar.addAction("Select out of scale")
+        act.setToolTip("Select the notes outside the shaded scale (then delete, transpose or inspect them)")
+        act.triggered.connect(self.select_out_of_scale)
+        self.out_of_scale_action = act
+        self._scale_changed()
+        self.document.changed.connect(lambda: self.scale_box.currentData() == "piece" and self._scale_changed())
         return bar
+
+    # ----------------------------------------------------------------- scale highlight
+    def scale(self) -> tuple[frozenset[int], int, str] | None:
+        """(pitch classes, tonic class, label) of the scale shown, or None when off."""
+        choice = self.scale_box.currentData()
+        if not choice:
+            return None
+        if choice == "piece":
+            key = piece_key(self.document.piece)
+            if key is None:
+                return None
+            tonic, mode = key.tonic, key.mode
+        else:
+            tonic, mode = choice, self.mode_box.currentText()
+        try:
+            classes = pitch_classes(tonic, mode)
+        except StudioError:  # a mode we have no scale for: its major/minor parent is the nearest
+            mode = "minor" if "min" in mode.lower() else "major"
+            classes = pitch_classes(tonic, mode)
+        return classes, tonic_class(tonic), f"{tonic} {mode}"
+
+    def _scale_changed(self) -> None:
+        self.mode_box.setEnabled(self.scale_box.currentData() not in ("", "piece"))
+        chosen = self.scale()
+        self.view.set_scale(chosen[0] if chosen else None, chosen[1] if chosen else None)
+        self.out_of_scale_action.setEnabled(chosen is not None)
+        if chosen and self.scale_box.currentData() == "piece":
+            self.scale_box.setToolTip(f"The piece's key: {chosen[2]}")
+
+    def select_out_of_scale(self) -> int:
+        """Select the notes outside the scale shown; returns how many."""
+        chosen = self.scale()
+        if chosen is None:
+            return 0
+        mask = out_of_scale(self.document.piece, chosen[0])
+        self.document.set_selection(mask)
+        self.message.emit(f"{int(mask.sum())} note(s) outside {chosen[2]}")
+        return int(mask.sum())
 
     # ----------------------------------------------------------------- view state
     def set_division(self, name: str) -> None:

@@ -41,6 +41,8 @@ class PianoRollView(QGraphicsView):
         self.new_velocity = 100
         self.playhead = 0.0
         self.loop: tuple[float, float] | None = None
+        self.scale: frozenset[int] | None = None  # pitch classes shaded as the scale (None: off)
+        self.scale_tonic: int | None = None
         self.follow = True
         self.follow_suspended = False
         self._drag: dict | None = None
@@ -171,6 +173,12 @@ class PianoRollView(QGraphicsView):
     def resume_follow(self) -> None:
         self.follow_suspended = False
 
+    def set_scale(self, classes: frozenset[int] | None, tonic: int | None = None) -> None:
+        """Shade the rows of these pitch classes (None: no scale shown)."""
+        self.scale, self.scale_tonic = classes, tonic
+        self.resetCachedContent()
+        self.viewport().update()
+
     def set_loop(self, loop: tuple[float, float] | None) -> None:
         self.loop = loop
         self.viewport().update()
@@ -180,9 +188,13 @@ class PianoRollView(QGraphicsView):
         painter.fillRect(rect, QColor("#fafafa"))
         p_top, p_bottom = pitch_of(rect.top()), pitch_of(rect.bottom())
         dark = QColor("#e8eaed")
+        in_scale, tonic_row = QColor("#dcefe0"), QColor("#c3e3ca")  # the scale's rows (its tonic deeper)
         for p in range(p_bottom, p_top + 1):
-            if is_black(p):
-                painter.fillRect(QRectF(rect.left(), y_of(p), rect.width(), ROW_HEIGHT), dark)
+            row = QRectF(rect.left(), y_of(p), rect.width(), ROW_HEIGHT)
+            if self.scale is not None and p % 12 in self.scale:
+                painter.fillRect(row, tonic_row if p % 12 == self.scale_tonic else in_scale)
+            elif is_black(p):
+                painter.fillRect(row, dark)
         lines = [QLineF(rect.left(), y_of(p) + ROW_HEIGHT, rect.right(), y_of(p) + ROW_HEIGHT)
                  for p in range(p_bottom, p_top + 1) if p % 12 == 0]
         painter.setPen(QPen(QColor("#b0b4ba"), 0))
