@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StudioError, UnreadableFile, UnsupportedContent
+from ..limits import MAX_ABC_BYTES, MAX_ABC_NOTE_LENGTH, MAX_TUNE_BARS, MAX_TUNE_CHARS
+from ..limits import read_bytes as read_limited
 from .piece import DEFAULT_QPM, NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, KeySignature, Piece
 
 DEFAULT_VELOCITY = 90
@@ -53,14 +55,7 @@ class AbcTune:
 
 def read_text(path: str | Path) -> str:
     path = Path(path)
-    if path.is_dir():
-        raise UnreadableFile(path, None, "is a directory, not a file")
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableFile(path, None, "no such file") from None
-    except OSError as exc:
-        raise UnreadableFile(path, None, exc.strerror or str(exc)) from None
+    raw = read_limited(path, MAX_ABC_BYTES, "ABC file")
     if not raw.strip():
         raise UnreadableFile(path, "line 1", "empty file")
     if b"\x00" in raw[:4096]:
@@ -97,6 +92,7 @@ def tune_to_piece(tune: AbcTune) -> Piece:
     """Parse one tune with music21; raise a StudioError naming the tune and line if it cannot be read."""
     if tune.field("K") is None:
         raise UnsupportedContent(tune.path, tune.place, "no K: field (every ABC tune needs a key line)")
+    check_tune_size(tune)
     import music21
 
     text = tune.text if tune.number else "X:1\n" + tune.text
@@ -120,6 +116,29 @@ def tune_to_piece(tune: AbcTune) -> Piece:
     if len(piece.notes) == 0:
         raise UnsupportedContent(tune.path, tune.place, "the tune has no notes")
     return piece
+
+
+_NOT_NOTES = re.compile(r'%[^\n]*|"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+|\[[A-Za-z]:[^\]\n]*\]|^[A-Za-z]:[^\n]*', re.MULTILINE)
+_NOTE_LENGTH = re.compile(r"(?<![A-Za-z])[_^=]*[A-Ga-gzx][,']*(\d+)")
+
+
+def check_tune_size(tune: AbcTune) -> None:
+    """Refuse, before music21 sees it, a tune it would take minutes or gigabytes over: too long a text,
+    too many bars, or an absurd note length (`A99999` becomes thousands of tied bars)."""
+    if len(tune.text) > MAX_TUNE_CHARS:
+        raise UnsupportedContent(tune.path, tune.place, f"the tune is {len(tune.text):,} characters long; "
+                                 f"the limit is {MAX_TUNE_CHARS:,} (is it several tunes without X: lines?)")
+    body = _NOT_NOTES.sub(" ", tune.text)
+    bars = len(re.findall(r"\|+|::", body))
+    if bars > MAX_TUNE_BARS:
+        raise UnsupportedContent(tune.path, tune.place, f"the tune has {bars:,} bar lines; the limit is {MAX_TUNE_BARS:,}")
+    for m in _NOTE_LENGTH.finditer(body):
+        if int(m.group(1)) > MAX_ABC_NOTE_LENGTH:
+            line = tune.line + body.count("\n", 0, m.start())
+            place = f"tune X:{tune.number}, line {line}" if tune.number else f"line {line}"
+            raise UnsupportedContent(tune.path, place,
+                                     f"note {m.group(0)!r} is {int(m.group(1)):,} unit lengths long; "
+                                     f"the limit is {MAX_ABC_NOTE_LENGTH}")
 
 
 _BEAMING_LOCK = threading.Lock()

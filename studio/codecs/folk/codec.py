@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import InvalidArgument, UnreadableFile, UnsupportedContent
 from ...music import Piece
 from ...music.abc_io import read_abc_tunes, read_text
-from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks
+from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks, decode_ids
 from .decode import balance_repeats, build_tune
 from .lexer import Key, TuneSkip, lex_tune
 from .melody import (check_overlong_merges, check_structure, emit, merge_ties, plain_length, shift_to, tidy_bars, timeline,
@@ -157,7 +157,7 @@ class FolkCodec(Codec):
 
     # ------------------------------------------------------------------ decoding
     def decode_tune(self, ids) -> tuple[tuple[int, int], str, list, list[str]]:
-        return build_tune(self.tokens(ids))
+        return build_tune(self.tokens(decode_ids(ids)))
 
     def decode_abc(self, ids, key: str | None = None, title: str = "", number: int = 1) -> str:
         """ABC text for any ids; `key` shows the C-rooted tune on another tonic ("A" turns K:Cdor into Ador)."""
