@@ -19,12 +19,13 @@ MAX_TUNE_CHARS = 64 << 10  # one ABC tune (the longest real ones are a few KB)
 MAX_TUNE_BARS = 2000  # bar lines in one tune, before repeats are expanded
 MAX_ABC_NOTE_LENGTH = 64  # a note's length multiplier (A64 is 64 unit lengths)
 MAX_PROJECT_BYTES = 512 << 20
-MAX_CARD_BYTES = 64 << 20  # model.json holds the vocabulary; folk-rnn's is a few KB
+MAX_CARD_BYTES = 16 << 20  # model.json holds the vocabulary; folk-rnn's is a few KB
 MAX_CARD_TEXT = 100_000  # characters of a card's description (or any one string in it) shown or kept
 MAX_TOKEN_CHARS = 200  # one vocabulary token
 MAX_VOCAB = 1 << 20
 MAX_WEIGHTS_BYTES = 8 << 30
 MAX_PARAMETERS = 1 << 30  # a model whose architecture asks for more is refused before allocating
+MAX_ARCHITECTURE = {"layers": 64, "units": 1 << 16, "embedding": 1 << 16}  # checked before even its shapes
 
 
 def what_is(path: Path) -> str | None:

@@ -133,7 +133,7 @@ def read_project(path: str | Path) -> tuple[list[ProjectEntry], int, list[Studio
     if not isinstance(version, int) or isinstance(version, bool):
         raise UnsupportedContent(path, "version", f"should be a whole number, not {shown(version)}")
     if version > VERSION:
-        raise UnsupportedContent(path, None, f"made by a newer Studio (project version {version})")
+        raise UnsupportedContent(path, None, f"made by a newer Studio (project version {shown(version)})")
     items = doc.get("pieces", [])
     if not isinstance(items, list):
         raise UnsupportedContent(path, "pieces", f"should be a list of pieces, not {type(items).__name__}")

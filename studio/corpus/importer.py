@@ -193,10 +193,7 @@ class _Encoder:
         if not self.parallel:
             return encode_into_cache(str(path), digest, self.codec.config, str(self.folder))
         if self.pool is None:
-            context = _pool_context()
-            parent = os.getpid() if context.get_start_method() == "fork" else None
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=die_with_parent,
-                                            initargs=(parent,))
+            self.pool = worker_pool(self.workers)
         return self.pool.submit(encode_into_cache, str(path), digest, self.codec.config, str(self.folder))
 
     @staticmethod
@@ -207,6 +204,13 @@ class _Encoder:
             except Exception as exc:  # a worker died (e.g. the parser crashed on this file)
                 pending = Skipped(str(path), f"could not be encoded ({type(exc).__name__}: {exc})")
         return path, pending
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers die with this process."""
+    context = _pool_context()
+    parent = os.getpid() if context.get_start_method() == "fork" else None
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(parent,))
 
 
 def _pool_context():

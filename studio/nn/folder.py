@@ -18,7 +18,7 @@ from safetensors.torch import save as save_safetensors
 
 from ..atomic import write_bytes, write_json
 from ..errors import StudioError, UnreadableFile, UnsupportedContent, shown
-from ..limits import (MAX_CARD_BYTES, MAX_CARD_TEXT, MAX_PARAMETERS, MAX_TOKEN_CHARS, MAX_VOCAB, MAX_WEIGHTS_BYTES,
+from ..limits import (MAX_ARCHITECTURE, MAX_CARD_BYTES, MAX_CARD_TEXT, MAX_PARAMETERS, MAX_TOKEN_CHARS, MAX_VOCAB, MAX_WEIGHTS_BYTES,
                       check_file, parse_json, read_bytes, what_is)
 from .model import ModelConfig, SequenceModel
 
@@ -155,17 +155,25 @@ def check_folder(directory: str | Path) -> tuple[dict, "ModelConfig", dict[str, 
     header fit together, checked without allocating the model or reading the weights' data."""
     directory = Path(directory)
     info = read_card(directory)
+    for key, limit in MAX_ARCHITECTURE.items():
+        value = info["architecture"].get(key)
+        if isinstance(value, int) and value > limit:
+            raise UnsupportedContent(directory / CARD, f"architecture.{key}", f"{value:,}; the limit is {limit:,}")
     try:
         config = ModelConfig.from_dict(info["architecture"])
     except (StudioError, TypeError, ValueError) as exc:
         reason = exc.reason if isinstance(exc, StudioError) else str(exc)
         raise UnsupportedContent(directory / CARD, "architecture", reason) from None
-    with torch.device("meta"):  # shapes only: no memory, whatever the card asks for
-        expected = {k: tuple(v.shape) for k, v in stored_state(SequenceModel(config)).items()}
-    count = sum(math.prod(shape) for shape in expected.values())
+    try:
+        with torch.device("meta"):  # shapes only: no memory, whatever the card asks for
+            expected = {k: tuple(v.shape) for k, v in stored_state(SequenceModel(config)).items()}
+        count = sum(math.prod(shape) for shape in expected.values())
+    except (RuntimeError, ValueError, OverflowError) as exc:  # sizes beyond what torch can even describe
+        raise UnsupportedContent(directory / CARD, "architecture", f"too large to build ({str(exc)[:80]}); the "
+                                 f"limit is {MAX_PARAMETERS:,} parameters") from None
     if count > MAX_PARAMETERS:
         raise UnsupportedContent(directory / CARD, "architecture", f"{count:,} parameters; the limit is "
-                                 f"{MAX_PARAMETERS:,} (is units or layers a typing error?)")
+                                 f"{MAX_PARAMETERS:,} parameters (is units or layers a typing error?)")
     weights_path = directory / WEIGHTS
     problem = what_is(weights_path)
     if problem == "missing":
