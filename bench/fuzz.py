@@ -4,7 +4,7 @@ watchdog; then SIGKILLs during training and during corpus import, each followed 
 
     python bench/fuzz.py                       # the full size (10,000 MIDI, 1,103 ABC, ...)
     python bench/fuzz.py --scale 0.05          # every count times 0.05 (at least a few of each)
-    python bench/fuzz.py --only midi,abc --seed 3
+    python bench/fuzz.py --only midi,abc --seed 3 --size midi=500
 
 Counts reported per kind: items, read fine, clean StudioError, escapes (anything else, by type), items
 over the time limit, items whose process RSS passed the memory limit, slowest item and peak RSS. Then the
@@ -637,11 +637,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every count (the issue's size is 1)")
     ap.add_argument("--only", default=",".join(FULL), help=f"comma-separated kinds: {', '.join(FULL)}")
+    ap.add_argument("--size", action="append", default=[], metavar="KIND=N", help="one kind's count (after --scale)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cli-sample", type=int, default=8)
     args = ap.parse_args()
     kinds = args.only.split(",")
     count = {k: max(3, round(v * args.scale)) for k, v in FULL.items()}
+    count.update({k: int(v) for k, v in (item.split("=") for item in args.size)})
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="studio-fuzz-"))
     os.environ.setdefault("STUDIO_HOME", str(work / "home"))

@@ -203,16 +203,8 @@ def check_folder(directory: str | Path) -> tuple[dict, "ModelConfig", dict[str, 
 FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")
 
 
-def load_model(directory: str | Path, device: torch.device | str = "cpu") -> SequenceModel:
-    """The model of a folder, in eval mode, with `.card` (model.json) and `.codec_config` attached.
-
-    Every way a folder can be wrong (missing file, bad JSON, weights that do not fit the architecture,
-    weights that are not finite numbers) raises a StudioError naming the file and what is wrong; card and
-    weights are checked against each other before anything is allocated.
-    """
-    directory = Path(directory)
-    info, config, expected = check_folder(directory)
-    weights_path = directory / WEIGHTS
+def read_weights(weights_path: Path, expected) -> dict[str, torch.Tensor]:
+    """The checked weights as float32 tensors; weights that are NaN or infinite are refused, naming the layer."""
     tensors = {}
     try:
         with safe_open(weights_path, framework="pt") as f:
@@ -225,6 +217,19 @@ def load_model(directory: str | Path, device: torch.device | str = "cpu") -> Seq
         if bad:
             raise UnsupportedContent(weights_path, name, f"{bad:,} weight(s) are NaN or infinite; the model "
                                      "cannot generate anything")
+    return tensors
+
+
+def load_model(directory: str | Path, device: torch.device | str = "cpu") -> SequenceModel:
+    """The model of a folder, in eval mode, with `.card` (model.json) and `.codec_config` attached.
+
+    Every way a folder can be wrong (missing file, bad JSON, weights that do not fit the architecture,
+    weights that are not finite numbers) raises a StudioError naming the file and what is wrong; card and
+    weights are checked against each other before anything is allocated.
+    """
+    directory = Path(directory)
+    info, config, expected = check_folder(directory)
+    tensors = read_weights(directory / WEIGHTS, expected)
     model = SequenceModel(config)
     model.load_state_dict(tensors, strict=not config.tie_weights)
     model.card = info
@@ -250,7 +255,9 @@ def list_models() -> list[InstalledModel]:
             continue
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             try:
-                found.append(InstalledModel(folder.name, folder, is_shipped, check_folder(folder)[0]))
+                info, _, expected = check_folder(folder)
+                read_weights(folder / WEIGHTS, expected)  # NaN weights make a folder as unusable as a bad card
+                found.append(InstalledModel(folder.name, folder, is_shipped, info))
             except StudioError as exc:
                 found.append(InstalledModel(folder.name, folder, is_shipped, None, exc.message()))
     return found
