@@ -119,7 +119,7 @@ def tune_to_piece(tune: AbcTune) -> Piece:
 
 
 _NOT_NOTES = re.compile(r'%[^\n]*|"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+|\[[A-Za-z]:[^\]\n]*\]|^[A-Za-z]:[^\n]*', re.MULTILINE)
-_NOTE_LENGTH = re.compile(r"(?<![A-Za-z])[_^=]*[A-Ga-gzx][,']*(\d+)")
+_NOTE_LENGTH = re.compile(r"(?:(?<![A-Za-z])[_^=]*[A-Ga-gzx][,']*|(?<!\|)\])(\d+)")  # notes, rests, chords
 
 
 def check_tune_size(tune: AbcTune) -> None:
