@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("STUDIO_SHARED", REPO.parent / "shared")) / "corpora"
 FULL = {"midi": 10_000, "abc": 1_103, "performance": 100_000, "folk": 27_758, "project": 300, "model": 32,
         "train_kill": 20, "import_kill": 10}
+KEEP = Path(tempfile.gettempdir()) / "studio-fuzz-failures"  # items that timed out or escaped, kept
 TIME_LIMIT = 10.0
 RSS_LIMIT = 1.5 * (1 << 30)
 
@@ -114,6 +115,7 @@ class Stats:
         self.kind, self.outcomes, self.slowest, self.peak = kind, collections.Counter(), (0.0, ""), 0
         self.over_time = self.over_memory = 0
         self.refused: list[str] = []
+        self.failed: list[str] = []
 
     def add(self, label: str, result) -> None:
         outcome, seconds, peak = result
@@ -125,6 +127,7 @@ class Stats:
         self.over_memory += peak > RSS_LIMIT or outcome == "memory"
         if outcome.startswith("escape") or outcome in ("timeout", "memory"):
             print(f"  !! {self.kind} {label}: {outcome} ({seconds:.1f} s)", flush=True)
+            self.failed.append(label)
         elif outcome == "clean":
             self.refused.append(label)
 
@@ -236,6 +239,8 @@ def fuzz_midi(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
         stats.add(str(item), result)
         if result[0] == "clean" and len(stats.refused) <= 20:
             shutil.copy(path, item)  # kept for the CLI contract sample
+        elif result[0] != "ok":
+            shutil.copy(path, KEEP / item.name)  # kept to look at
     return stats
 
 
@@ -297,8 +302,10 @@ def fuzz_abc(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
                 raise errors[0]
         result = dog.run(one)
         stats.add(str(item), result)
-        if result[0] == "clean" and len(stats.refused) <= 20:
+        if (result[0] == "clean" and len(stats.refused) <= 20) or item.name in map(os.path.basename, stats.failed):
             shutil.copy(path, item)
+            if result[0] != "clean":
+                shutil.copy(path, KEEP / item.name)
     return stats
 
 
@@ -648,6 +655,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="studio-fuzz-"))
     os.environ.setdefault("STUDIO_HOME", str(work / "home"))
     dog = Watchdog(RSS_LIMIT)
+    KEEP.mkdir(exist_ok=True)
     print(f"sizes: { {k: count[k] for k in kinds} }; limits: {TIME_LIMIT:g} s and "
           f"{RSS_LIMIT / (1 << 30):g} GB per item; work folder {work}", flush=True)
     lines, refused = [], []

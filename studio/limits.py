@@ -15,8 +15,8 @@ from .errors import UnreadableFile
 MAX_MIDI_BYTES = 64 << 20  # the largest real performances are a few MB
 MAX_PIECE_SECONDS = 6 * 3600  # a piece read from a file: longer is a damaged or hostile file
 MAX_ABC_BYTES = 64 << 20  # whole tune books (O'Neill's 1850 is under 1 MB)
-MAX_TUNE_CHARS = 64 << 10  # one ABC tune (the longest real ones are a few KB)
-MAX_TUNE_BARS = 2000  # bar lines in one tune, before repeats are expanded
+MAX_TUNE_CHARS = 16 << 10  # one ABC tune (the longest of Nottingham's 1,038 is 1.3 KB)
+MAX_TUNE_BARS = 400  # bar lines in one tune before repeats are expanded (Nottingham's most: 72)
 MAX_ABC_NOTE_LENGTH = 64  # a note's length multiplier (A64 is 64 unit lengths)
 MAX_PROJECT_BYTES = 512 << 20
 MAX_CARD_BYTES = 16 << 20  # model.json holds the vocabulary; folk-rnn's is a few KB
