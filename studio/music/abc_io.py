@@ -125,20 +125,29 @@ _NOTE_LENGTH = re.compile(r"(?:(?<![A-Za-z])[_^=]*[A-Ga-gzx][,']*|(?<!\|)\])(\d+
 def check_tune_size(tune: AbcTune) -> None:
     """Refuse, before music21 sees it, a tune it would take minutes or gigabytes over: too long a text,
     too many bars, or an absurd note length (`A99999` becomes thousands of tied bars)."""
-    if len(tune.text) > MAX_TUNE_CHARS:
-        raise UnsupportedContent(tune.path, tune.place, f"the tune is {len(tune.text):,} characters long; "
-                                 f"the limit is {MAX_TUNE_CHARS:,} (is it several tunes without X: lines?)")
-    body = _NOT_NOTES.sub(" ", tune.text)
+    problem = tune_size_problem(tune.text)
+    if problem:
+        reason, offset = problem
+        line = tune.line + tune.text.count("\n", 0, offset) if offset is not None else None
+        place = tune.place if line is None else (f"tune X:{tune.number}, line {line}" if tune.number else f"line {line}")
+        raise UnsupportedContent(tune.path, place, reason)
+
+
+def tune_size_problem(text: str) -> tuple[str, int | None] | None:
+    """(reason, character offset or None) if a tune's text is beyond the limits of any real tune; shared by
+    music21's reading and the folk codec's lexer (whose time also grows faster than the text)."""
+    if len(text) > MAX_TUNE_CHARS:
+        return (f"the tune is {len(text):,} characters long; the limit is {MAX_TUNE_CHARS:,} (is it several tunes "
+                f"without X: lines?)", None)
+    body = _NOT_NOTES.sub(lambda m: " " * len(m.group(0)), text)  # same offsets as the text
     bars = len(re.findall(r"\|+|::", body))
     if bars > MAX_TUNE_BARS:
-        raise UnsupportedContent(tune.path, tune.place, f"the tune has {bars:,} bar lines; the limit is {MAX_TUNE_BARS:,}")
+        return f"the tune has {bars:,} bar lines; the limit is {MAX_TUNE_BARS:,}", None
     for m in _NOTE_LENGTH.finditer(body):
         if int(m.group(1)) > MAX_ABC_NOTE_LENGTH:
-            line = tune.line + body.count("\n", 0, m.start())
-            place = f"tune X:{tune.number}, line {line}" if tune.number else f"line {line}"
-            raise UnsupportedContent(tune.path, place,
-                                     f"note {m.group(0)!r} is {int(m.group(1)):,} unit lengths long; "
-                                     f"the limit is {MAX_ABC_NOTE_LENGTH}")
+            return (f"note {m.group(0)!r} is {int(m.group(1)):,} unit lengths long; the limit is "
+                    f"{MAX_ABC_NOTE_LENGTH}", m.start())
+    return None
 
 
 _BEAMING_LOCK = threading.Lock()

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...errors import InvalidArgument, UnreadableFile, UnsupportedContent
 from ...music import Piece
-from ...music.abc_io import read_abc_tunes, read_text
+from ...music.abc_io import read_abc_tunes, read_text, tune_size_problem
 from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks, decode_ids
 from .decode import balance_repeats, build_tune
 from .lexer import Key, TuneSkip, lex_tune
@@ -82,6 +82,9 @@ class FolkCodec(Codec):
 
     def encode_tune(self, label: str, text: str, meter=None, key=None) -> Encoded | Skipped:
         """One tune of a file as an Encoded, or a Skipped saying why it cannot be represented."""
+        too_big = tune_size_problem(text)  # the lexer's time grows faster than the text
+        if too_big:
+            return Skipped(label, too_big[0])
         try:
             tokens, items, meter_ = self.tune_tokens(text, meter, key)
         except TuneSkip as exc:
