@@ -122,6 +122,9 @@ _NOT_NOTES = re.compile(r'%[^\n]*|"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+|\[[A-Za-z]:[^\
 _NOTE_LENGTH = re.compile(r"(?:(?<![A-Za-z])[_^=]*[A-Ga-gzx][,']*|(?<!\|)\])(\d+)")  # notes, rests, chords
 
 
+_UNIT_LENGTH = re.compile(r"(?:^|\[)\s*L:\s*(\d+)\s*/\s*(\d+)", re.MULTILINE)
+
+
 def check_tune_size(tune: AbcTune) -> None:
     """Refuse, before music21 sees it, a tune it would take minutes or gigabytes over: too long a text,
     too many bars, or an absurd note length (`A99999` becomes thousands of tied bars)."""
@@ -139,6 +142,13 @@ def tune_size_problem(text: str) -> tuple[str, int | None] | None:
     if len(text) > MAX_TUNE_CHARS:
         return (f"the tune is {len(text):,} characters long; the limit is {MAX_TUNE_CHARS:,} (is it several tunes "
                 f"without X: lines?)", None)
+    for num, den in tune_meters(text):
+        if num > MAX_ABC_NOTE_LENGTH or den > MAX_ABC_NOTE_LENGTH:
+            return f"meter {num}/{den}: the limit is {MAX_ABC_NOTE_LENGTH} beats of at least 1/{MAX_ABC_NOTE_LENGTH}", None
+    for m in _UNIT_LENGTH.finditer(text):
+        num, den = int(m.group(1)), int(m.group(2))
+        if num > MAX_ABC_NOTE_LENGTH or not 0 < den <= 8 * MAX_ABC_NOTE_LENGTH:
+            return f"unit note length L:{num}/{den}: the limit is L:1/{8 * MAX_ABC_NOTE_LENGTH}", m.start()
     body = _NOT_NOTES.sub(lambda m: " " * len(m.group(0)), text)  # same offsets as the text
     bars = len(re.findall(r"\|+|::", body))
     if bars > MAX_TUNE_BARS:
