@@ -35,3 +35,9 @@ class InvalidArgument(StudioError):
 
     def __init__(self, reason: str, path: str | Path | None = None, place: str | None = None):
         super().__init__(path, place, reason)
+
+
+def shown(value, width: int = 40) -> str:
+    """A value from a damaged file as an error message quotes it: repr, cut to `width` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."

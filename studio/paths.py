@@ -55,3 +55,17 @@ def shipped_path(kind: str, *parts: str) -> Path:
     for p in parts:
         node = node / p
     return Path(str(node))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (files named after the process that wrote them are stale
+    once it is gone)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

@@ -291,7 +291,15 @@ class MainWindow(QMainWindow):
         self.message(f"Saved {path}")
 
     def open_project(self, path: str, recovered: bool = False) -> int:
-        entries, current = project.load_project(path)
+        entries, current, problems = project.read_project(path)
+        if problems:  # a damaged project: offer what could be read, and say what could not
+            if not entries:
+                raise problems[0]
+            listed = "\n".join(p.message() for p in problems[:5]) + ("\n..." if len(problems) > 5 else "")
+            if not self.ask(f"{path} is damaged:\n{listed}\n\nOpen the {len(entries)} piece(s) that could be read?",
+                            "Damaged project"):
+                return 0
+            recovered = True  # not adopted as the project file: saving asks for a new name, the damaged one stays
         for e in entries:
             tab = self.add_piece(e.piece, e.path, e.provenance)
             if e.view:

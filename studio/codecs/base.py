@@ -72,7 +72,8 @@ class Codec(ABC):
 
     @abstractmethod
     def decode(self, ids) -> Piece:
-        """A valid Piece for ANY id sequence (specials and nonsense are skipped or repaired, never raised)."""
+        """A valid Piece for ANY input (specials and nonsense are skipped or repaired, never raised);
+        implementations read `ids` through `decode_ids`, so every codec accepts the same inputs."""
 
     @abstractmethod
     def iter_file(self, path: str | Path) -> Iterator[Encoded | Skipped]:
@@ -147,6 +148,34 @@ class Codec(ABC):
         import hashlib
 
         return hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def decode_ids(ids) -> np.ndarray:
+    """The one input contract of every codec's decode: anything becomes a 1-D int64 array.
+
+    Integer arrays of any shape are flattened; floats that are whole numbers count as those integers;
+    everything else (fractions, NaN, strings, None, nested lists, numbers beyond int64) becomes -1, an
+    unknown id that decoders skip. A generator is read once; a single value is a sequence of one.
+    """
+    if not hasattr(ids, "__len__"):
+        try:
+            ids = list(ids)  # a generator or other iterable
+        except TypeError:
+            ids = [ids]
+    try:
+        arr = np.asarray(ids)
+        if arr.dtype.kind in "iub":
+            return arr.astype(np.int64).ravel()
+    except (TypeError, ValueError, OverflowError):
+        arr = None
+    out = []
+    for x in (ids if arr is None else arr.ravel().tolist()):
+        try:
+            v = int(x)
+            out.append(v if -(2 ** 62) < v < 2 ** 62 and v == x else -1)
+        except (TypeError, ValueError, OverflowError):
+            out.append(-1)
+    return np.asarray(out, dtype=np.int64)
 
 
 def _blocks(text: str) -> list[str]:

@@ -32,7 +32,7 @@ from ..errors import InvalidArgument, StudioError
 from ..music import Piece
 from ..music.piece import NOTE_DTYPE
 from ..music.sustain import apply_sustain
-from .base import SPECIAL_TOKENS, Codec, Encoded, Skipped
+from .base import SPECIAL_TOKENS, Codec, Encoded, Skipped, decode_ids
 
 DEFAULTS = {
     "steps_per_second": 100,
@@ -163,7 +163,7 @@ class PerformanceCodec(Codec):
 
     # ------------------------------------------------------------------------------------ decoding
     def decode(self, ids) -> Piece:
-        ids = _as_int_array(ids)
+        ids = decode_ids(ids)
         unknown = int(((ids < 0) | (ids >= self.vocab_size)).sum())
         ids = ids[(ids >= 0) & (ids < self.events)]
         is_shift = (ids >= self.shift0) & (ids < self.velocity0)
@@ -366,23 +366,3 @@ def _fit_length(ids: np.ndarray, n: int, shift0: int, shift_end: int) -> np.ndar
         ids[pick] = shift0 + first - 1
         ids = np.insert(ids, pick + 1, shift0 + second - 1)
     return ids[:n]
-
-
-def _as_int_array(ids) -> np.ndarray:
-    """Any sequence of integers as int64; things that are not integers in int64 range become -1."""
-    if not hasattr(ids, "__len__"):
-        ids = list(ids)  # a generator or other iterable
-    try:
-        arr = np.asarray(ids)
-        if arr.dtype.kind in "iub":
-            return arr.astype(np.int64).ravel()
-    except (TypeError, ValueError, OverflowError):
-        arr = None
-    out = []
-    for x in (ids if arr is None else arr.ravel().tolist()):
-        try:
-            v = int(x)
-            out.append(v if -(2 ** 62) < v < 2 ** 62 and v == x else -1)
-        except (TypeError, ValueError, OverflowError):
-            out.append(-1)
-    return np.asarray(out, dtype=np.int64)

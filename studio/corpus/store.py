@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ import numpy as np
 
 from ..atomic import atomic_open, write_json
 from ..errors import InvalidArgument, UnreadableFile
-from ..paths import user_dir
+from ..paths import process_alive, user_dir
 
 PIECE_DTYPE = np.dtype([("offset", np.int64), ("length", np.int64), ("split", np.uint8)])
 SPLITS = {"train": 0, "valid": 1, "test": 2}
@@ -183,6 +184,21 @@ def remove_corpus(name: str) -> Path:
     return path
 
 
+_WORK_FOLDER = re.compile(r"^\.(?P<name>.+)\.(?:building|replaced|removing)-(?P<pid>\d+)(?:-\d+)?$")
+
+
+def remove_stale_builds() -> list[Path]:
+    """Delete the hidden work folders (`.NAME.building-PID-N`, `.replaced-`, `.removing-`) of imports whose
+    process is gone (killed mid-import); those of a running import are left alone. Returns what went."""
+    removed = []
+    for path in corpora_dir().iterdir():
+        m = _WORK_FOLDER.match(path.name)
+        if m and path.is_dir() and not process_alive(int(m.group("pid"))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 class CorpusWriter:
     """Builds a corpus piece by piece with memory that does not grow with its size: ids go to a raw file
     as they come, piece lines to pieces.jsonl; `finish` turns the raw file into ids.npy and renames the
@@ -194,6 +210,7 @@ class CorpusWriter:
         self.name, self.codec = name, codec
         self.split = {**DEFAULT_SPLIT, **(split or {})}
         self.dtype = ids_dtype(codec.vocab_size)
+        remove_stale_builds()
         self.tmp = self.final.with_name(f".{name}.building-{os.getpid()}-{time.monotonic_ns()}")
         self.tmp.mkdir(parents=True)
         self._raw = open(self.tmp / "ids.raw", "wb")

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StudioError, UnreadableFile, UnsupportedContent
+from ..limits import MAX_ABC_BYTES, MAX_ABC_NOTE_LENGTH, MAX_TUNE_BARS, MAX_TUNE_CHARS
+from ..limits import read_bytes as read_limited
 from .piece import DEFAULT_QPM, NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, KeySignature, Piece
 
 DEFAULT_VELOCITY = 90
@@ -53,14 +55,7 @@ class AbcTune:
 
 def read_text(path: str | Path) -> str:
     path = Path(path)
-    if path.is_dir():
-        raise UnreadableFile(path, None, "is a directory, not a file")
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableFile(path, None, "no such file") from None
-    except OSError as exc:
-        raise UnreadableFile(path, None, exc.strerror or str(exc)) from None
+    raw = read_limited(path, MAX_ABC_BYTES, "ABC file")
     if not raw.strip():
         raise UnreadableFile(path, "line 1", "empty file")
     if b"\x00" in raw[:4096]:
@@ -97,6 +92,7 @@ def tune_to_piece(tune: AbcTune) -> Piece:
     """Parse one tune with music21; raise a StudioError naming the tune and line if it cannot be read."""
     if tune.field("K") is None:
         raise UnsupportedContent(tune.path, tune.place, "no K: field (every ABC tune needs a key line)")
+    check_tune_size(tune)
     import music21
 
     text = tune.text if tune.number else "X:1\n" + tune.text
@@ -120,6 +116,48 @@ def tune_to_piece(tune: AbcTune) -> Piece:
     if len(piece.notes) == 0:
         raise UnsupportedContent(tune.path, tune.place, "the tune has no notes")
     return piece
+
+
+_NOT_NOTES = re.compile(r'%[^\n]*|"[^"\n]*"|![^!\n]*!|\+[^+\n]*\+|\[[A-Za-z]:[^\]\n]*\]|^[A-Za-z]:[^\n]*', re.MULTILINE)
+_NOTE_LENGTH = re.compile(r"(?:(?<![A-Za-z])[_^=]*[A-Ga-gzx][,']*|(?<!\|)\])(\d+)")  # notes, rests, chords
+
+
+_UNIT_LENGTH = re.compile(r"(?:^|\[)\s*L:\s*(\d+)\s*/\s*(\d+)", re.MULTILINE)
+
+
+def check_tune_size(tune: AbcTune) -> None:
+    """Refuse, before music21 sees it, a tune it would take minutes or gigabytes over: too long a text,
+    too many bars, or an absurd note length (`A99999` becomes thousands of tied bars)."""
+    problem = tune_size_problem(tune.text)
+    if problem:
+        reason, offset = problem
+        line = tune.line + tune.text.count("\n", 0, offset) if offset is not None else None
+        place = tune.place if line is None else (f"tune X:{tune.number}, line {line}" if tune.number else f"line {line}")
+        raise UnsupportedContent(tune.path, place, reason)
+
+
+def tune_size_problem(text: str) -> tuple[str, int | None] | None:
+    """(reason, character offset or None) if a tune's text is beyond the limits of any real tune; shared by
+    music21's reading and the folk codec's lexer (whose time also grows faster than the text)."""
+    if len(text) > MAX_TUNE_CHARS:
+        return (f"the tune is {len(text):,} characters long; the limit is {MAX_TUNE_CHARS:,} (is it several tunes "
+                f"without X: lines?)", None)
+    for num, den in tune_meters(text):
+        if num > MAX_ABC_NOTE_LENGTH or den > MAX_ABC_NOTE_LENGTH:
+            return f"meter {num}/{den}: the limit is {MAX_ABC_NOTE_LENGTH} beats of at least 1/{MAX_ABC_NOTE_LENGTH}", None
+    for m in _UNIT_LENGTH.finditer(text):
+        num, den = int(m.group(1)), int(m.group(2))
+        if num > MAX_ABC_NOTE_LENGTH or not 0 < den <= 8 * MAX_ABC_NOTE_LENGTH:
+            return f"unit note length L:{num}/{den}: the limit is L:1/{8 * MAX_ABC_NOTE_LENGTH}", m.start()
+    body = _NOT_NOTES.sub(lambda m: " " * len(m.group(0)), text)  # same offsets as the text
+    bars = len(re.findall(r"\|+|::", body))
+    if bars > MAX_TUNE_BARS:
+        return f"the tune has {bars:,} bar lines; the limit is {MAX_TUNE_BARS:,}", None
+    for m in _NOTE_LENGTH.finditer(body):
+        if int(m.group(1)) > MAX_ABC_NOTE_LENGTH:
+            return (f"note {m.group(0)!r} is {int(m.group(1)):,} unit lengths long; the limit is "
+                    f"{MAX_ABC_NOTE_LENGTH}", m.start())
+    return None
 
 
 _BEAMING_LOCK = threading.Lock()

@@ -15,6 +15,8 @@ import numpy as np
 import symusic
 
 from ..errors import UnreadableFile, UnsupportedContent
+from ..limits import MAX_MIDI_BYTES, MAX_PIECE_SECONDS
+from ..limits import read_bytes as read_limited
 from .piece import (
     NOTE_DTYPE,
     PEDAL_DTYPE,
@@ -46,20 +48,69 @@ def read_midi(path: str | Path) -> Piece:
         if problem:
             raise UnreadableFile(path, problem[0], problem[1]) from None
         raise UnreadableFile(path, None, f"not a readable MIDI file ({exc})") from None
+    check_times(path, data, score)
     piece = score_to_piece(score, source=str(path), title=_first_track_name(data) or path.stem)
     piece.warnings.extend(warnings)
     return piece
 
 
-def _read_bytes(path: Path) -> bytes:
-    if path.is_dir():
-        raise UnreadableFile(path, None, "is a directory, not a file")
+def check_times(path: Path, data: bytes, score: symusic.Score) -> None:
+    """Refuse, naming track and byte, a file whose times overflow (delta-times adding up past 2^31 ticks,
+    which symusic wraps to negative) or whose piece is longer than MAX_PIECE_SECONDS (a few bytes of huge
+    delta-times make a piece of years, and encoding its silence would take all memory)."""
+    if len(score.tracks) == 0 and len(score.tempos) == 0:
+        return
+    if score.start() < 0 or any(len(t.notes) and t.notes.numpy()["time"].min() < 0 for t in score.tracks):
+        place = _first_event_after(data, 2 ** 31 - 1)
+        raise UnsupportedContent(path, place, "event times run past 2^31 ticks (delta-times that add up to more "
+                                 "than a MIDI clock can count)")
+    clock = score_clock(score)
+    end = float(clock.to_seconds(max(score.end(), 0)))
+    if end > MAX_PIECE_SECONDS:
+        place = _first_event_after(data, int(clock.to_ticks(MAX_PIECE_SECONDS)))
+        raise UnsupportedContent(path, place, f"the piece is {end / 3600:,.1f} hours long; the limit is "
+                                 f"{MAX_PIECE_SECONDS / 3600:g} hours (huge delta-times or a near-zero tempo)")
+
+
+def _first_event_after(data: bytes, limit: int) -> str | None:
+    """"track T, byte B" of the first event whose absolute tick is beyond `limit`."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableFile(path, None, "no such file") from None
-    except OSError as exc:
-        raise UnreadableFile(path, None, exc.strerror or str(exc)) from None
+        hlen, _, ntracks, _ = struct.unpack(">IHHH", data[4:14])
+    except struct.error:
+        return None
+    offset = 8 + hlen
+    for track in range(ntracks):
+        if offset + 8 > len(data) or data[offset:offset + 4] != b"MTrk":
+            return None
+        length = struct.unpack(">I", data[offset + 4:offset + 8])[0]
+        pos, end, tick, status = offset + 8, min(offset + 8 + length, len(data)), 0, None
+        while pos < end:
+            at = pos
+            pos, delta = _read_vlq(data, pos, end)
+            tick += delta
+            if tick > limit:
+                return f"track {track}, byte {at}"
+            if pos >= end:
+                break
+            if data[pos] >= 0x80:
+                status = data[pos]
+                pos += 1
+            if status == 0xFF:
+                pos, n = _read_vlq(data, pos + 1, end)
+                pos += n
+            elif status in (0xF0, 0xF7):
+                pos, n = _read_vlq(data, pos, end)
+                pos += n
+            elif status is None or status >= 0xF0:
+                break
+            else:
+                pos += 1 if (status & 0xF0) in (0xC0, 0xD0) else 2
+        offset += 8 + length
+    return None
+
+
+def _read_bytes(path: Path) -> bytes:
+    data = read_limited(path, MAX_MIDI_BYTES, "MIDI file")
     if not data:
         raise UnreadableFile(path, "byte 0", "empty file (0 bytes)")
     return data
@@ -242,11 +293,22 @@ class TickClock:
         return np.rint(self.ticks[i] + (s - self.seconds[i]) * 1e6 * self.tpq / self.mspq[i]).astype(np.int64)
 
 
-def score_to_piece(score: symusic.Score, source: str = "", title: str = "") -> Piece:
-    tpq = int(score.ticks_per_quarter)
+def score_clock(score: symusic.Score, warnings: list[str] | None = None) -> TickClock:
+    """The score's tempo map; a tempo of 0 microseconds per quarter (time would stand still) is dropped,
+    and `warnings` says so."""
     tempo_ticks = np.array([t.time for t in score.tempos], dtype=np.int64)
     tempo_mspq = np.array([t.mspq for t in score.tempos], dtype=np.float64)
-    clock = TickClock(tempo_ticks, tempo_mspq, tpq)
+    zero = tempo_mspq <= 0
+    if zero.any() and warnings is not None:
+        warnings.append(f"{int(zero.sum())} tempo change(s) of 0 microseconds per quarter ignored "
+                        f"(first at tick {int(tempo_ticks[zero][0])})")
+    return TickClock(tempo_ticks[~zero], tempo_mspq[~zero], int(score.ticks_per_quarter))
+
+
+def score_to_piece(score: symusic.Score, source: str = "", title: str = "") -> Piece:
+    tpq = int(score.ticks_per_quarter)
+    tempo_warnings: list[str] = []
+    clock = score_clock(score, tempo_warnings)
 
     note_parts, pedal_parts, names = [], [], []
     last_tick = 0
@@ -297,6 +359,7 @@ def score_to_piece(score: symusic.Score, source: str = "", title: str = "") -> P
         source=source,
         track_names=names,
         meta={"ticks_per_quarter": tpq},
+        warnings=[f"{source}: {w}" if source else w for w in tempo_warnings],
     )
 
 

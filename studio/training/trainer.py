@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ..atomic import write_text
 from ..corpus.loader import TuneBatches, WindowBatches, split_pieces
-from ..errors import InvalidArgument, StudioError
+from ..errors import InvalidArgument, StudioError, UnreadableFile
 from ..nn.folder import hardware, library_versions, save_model, weights_of
 from ..nn.model import ModelConfig, SequenceModel
 from .checkpoint import (CHECKPOINT, model_weights, optimizer_from_tensors, read_checkpoint, restore_rng,
@@ -117,6 +117,10 @@ class Trainer:
     @classmethod
     def resume(cls, out_dir: str | Path, corpus=None, on_event=None, **overrides) -> "Trainer":
         """Continue a run from its last checkpoint; overrides (e.g. steps=...) may extend it."""
+        if Path(out_dir).is_dir() and not (Path(out_dir) / CHECKPOINT).exists():
+            raise UnreadableFile(Path(out_dir) / CHECKPOINT, None, "no checkpoint here: the run stopped before its first "
+                                 "checkpoint, so there is nothing to continue; start "
+                                 f"it again with `studio train --corpus NAME --out {out_dir}`")
         tensors, meta = read_checkpoint(Path(out_dir) / CHECKPOINT)
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if "steps" in overrides and "epochs" not in overrides:
@@ -314,6 +318,8 @@ class Trainer:
         self.last_val = result.nll
         if result.nll < self.best_val:
             self.best_val, self.best_step, self.bad_evals = result.nll, self.step, 0
+            if self.last_checkpoint is None:  # weights in the folder always come with a checkpoint to resume
+                self._checkpoint()
             self._save_model()
         else:
             self.bad_evals += 1

@@ -16,8 +16,8 @@ import numpy as np
 
 from ...errors import InvalidArgument, UnreadableFile, UnsupportedContent
 from ...music import Piece
-from ...music.abc_io import read_abc_tunes, read_text
-from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks
+from ...music.abc_io import read_abc_tunes, read_text, tune_size_problem
+from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks, decode_ids
 from .decode import balance_repeats, build_tune
 from .lexer import Key, TuneSkip, lex_tune
 from .melody import (check_overlong_merges, check_structure, emit, merge_ties, plain_length, shift_to, tidy_bars, timeline,
@@ -82,6 +82,9 @@ class FolkCodec(Codec):
 
     def encode_tune(self, label: str, text: str, meter=None, key=None) -> Encoded | Skipped:
         """One tune of a file as an Encoded, or a Skipped saying why it cannot be represented."""
+        too_big = tune_size_problem(text)  # the lexer's time grows faster than the text
+        if too_big:
+            return Skipped(label, too_big[0])
         try:
             tokens, items, meter_ = self.tune_tokens(text, meter, key)
         except TuneSkip as exc:
@@ -157,7 +160,7 @@ class FolkCodec(Codec):
 
     # ------------------------------------------------------------------ decoding
     def decode_tune(self, ids) -> tuple[tuple[int, int], str, list, list[str]]:
-        return build_tune(self.tokens(ids))
+        return build_tune(self.tokens(decode_ids(ids)))
 
     def decode_abc(self, ids, key: str | None = None, title: str = "", number: int = 1) -> str:
         """ABC text for any ids; `key` shows the C-rooted tune on another tonic ("A" turns K:Cdor into Ador)."""
