@@ -79,6 +79,35 @@ class Inspection:
         return int(after[0]) if len(after) else len(self.run.ids)
 
 
+    def match_notes(self, notes: np.ndarray, tolerance: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+        """For each note of a piece (NOTE_DTYPE, as the roll holds them): its surprise and the index of the
+        token that starts it (NaN / -1 where no token note matches). Performances match on pitch and onset
+        (the codec keeps onsets to 10 ms); folk tunes on onset alone, since their tokens are written in C."""
+        surprise = np.full(len(notes), np.nan)
+        main = np.full(len(notes), -1, dtype=np.int64)
+        mine = self.notes()
+        if not mine or not len(notes):
+            return surprise, main
+        by_pitch = self.codec.name != "folk"
+        starts = np.array([n["start"] for n in mine])
+        order = np.argsort(starts, kind="stable")
+        starts = starts[order]
+        pitches = np.array([n["pitch"] for n in mine])[order]
+        for k, (p, t) in enumerate(zip(notes["pitch"].tolist(), notes["start"].tolist())):
+            lo, hi = np.searchsorted(starts, t - tolerance), np.searchsorted(starts, t + tolerance, side="right")
+            best, gap = -1, tolerance + 1
+            for j in range(lo, hi):
+                if (not by_pitch or pitches[j] == p) and abs(starts[j] - t) < gap:
+                    best, gap = j, abs(starts[j] - t)
+            if best >= 0:
+                note = mine[order[best]]
+                surprise[k] = note["surprise"]
+                # the token that starts it: a folk event's pitch (or chord bracket), a performance's NOTE_ON
+                main[k] = next((t for t in note["tokens"] if self.run.ids[t] < self.codec.note_off0),
+                               note["tokens"][0]) if by_pitch else note["tokens"][0]
+        return surprise, main
+
+
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 

@@ -173,7 +173,7 @@ def folk_map(codec, ids: np.ndarray, piece=None, abc: str | None = None) -> Toke
                               "tokens": of_event.get(k, []), "event": k})
     inside[:] = repeat_flags
     header = np.array([_folk_kind(token) == "header" for token in tokens], dtype=bool)
-    for values in (position, bar_in_part, pitch_now, sounding, inside, since):
+    for values in (position, bar_in_part, pitch_now, sounding, inside, since, time):
         values[header] = np.nan  # M: and K: say nothing about a place in the music
     features = {"bar position": position, "bar in part": bar_in_part, "pitch height": pitch_now,
                 "notes sounding": sounding, "inside repeat": inside, "time since note": since}
