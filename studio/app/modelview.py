@@ -343,6 +343,7 @@ class ModelView(QWidget):
         self.unit.setMaximum(units - 1)
         self.kind.setEnabled(ins.run.cell is not None)
         self._apply_colours()
+        self.predictions.clear()  # new numbers even where the playhead has not moved
         self.update_predictions()
         self._update_lane()
         self.computed.emit()
@@ -486,12 +487,12 @@ class ModelView(QWidget):
             return
         kind = self.kind.currentData() if ins.run.cell is not None else "h"
         layer, unit = self.layer.value(), self.unit.value()
-        times = ins.tmap.time if ins.tmap.time is not None else np.arange(len(ins.run.ids), dtype=float)
+        times, index = ins.played_tokens()
         label = f"layer {layer} {kind} unit {unit}"
         match = next((c for c in self.found if (c.layer, c.kind, c.unit) == (layer, kind, unit)), None)
         if match:
             label += f" (r = {match.r:+.2f} with {match.feature})"
-        lane.set_series(times, ins.run.activation(layer, kind, unit), label)
+        lane.set_series(times, ins.run.activation(layer, kind, unit)[index], label)
 
     def show_cell(self, layer: int, kind: str, unit: int) -> None:
         for w in (self.layer, self.unit, self.kind):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -17,12 +18,14 @@ def register(sub) -> None:
 
 
 def cmd_inspect(args) -> int:
-    from ..errors import InvalidArgument
+    from ..errors import InvalidArgument, UnreadableFile
     from ..inspect.report import inspect_file
     from ..nn import find_model, load_model
 
     if args.cells < 0:
         raise InvalidArgument("--cells must be 0 or more")
+    if not Path(args.file).is_file():  # before loading the model: a typo should not wait for torch
+        raise UnreadableFile(args.file, None, "no such file")
     path = find_model(args.model)
     summary = inspect_file(load_model(path), args.file, args.out, cells=args.cells, model_name=str(args.model))
     if args.json:

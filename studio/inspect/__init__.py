@@ -69,8 +69,29 @@ class Inspection:
     def cells(self, top: int | None = 20) -> list[Cell]:
         return find_cells(self.run, self.tmap, top)
 
+    def played_tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """(seconds, token index) in playing order, as the roll lays the piece out: for folk tunes every
+        played note's event tokens at its played time (repeats played out; bar lines and rests left out),
+        for performances every token at its own time."""
+        if self.codec.name != "folk":
+            times = self.tmap.time if self.tmap.time is not None else np.arange(len(self.run.ids), dtype=float)
+            return np.asarray(times, dtype=float), np.arange(len(self.run.ids))
+        seen, times, index = set(), [], []
+        for note in sorted(self.tmap.notes, key=lambda n: n["start"]):
+            key = (note["event"], note["start"])
+            if key not in seen:
+                seen.add(key)
+                times += [note["start"]] * len(note["tokens"])
+                index += note["tokens"]
+        return np.array(times, dtype=float), np.array(index, dtype=np.int64)
+
     def index_at(self, seconds: float) -> int:
-        """The first token at or after `seconds` (the place "what would the model play here" asks about)."""
+        """The first token at or after `seconds` (the place "what would the model play here" asks about);
+        for folk tunes the first token of the next note as played (a second time through a repeat too)."""
+        if self.codec.name == "folk" and self.tmap.notes:
+            times, index = self.played_tokens()
+            after = np.flatnonzero(times >= seconds - 1e-6)
+            return int(index[after[0]]) if len(after) else len(self.run.ids)
         times = self.tmap.time
         if times is None or not len(times):
             return len(self.run.ids)

@@ -106,9 +106,18 @@ def scan_cells(f: torch.Tensor, u: torch.Tensor, c0: torch.Tensor, block: int = 
     return out.reshape(n * block, units)[:T]
 
 
-@torch.no_grad()
-def run_model(model, ids, keep_activations: bool = True, chunk: int = CHUNK) -> ModelRun:
-    """Score a piece (body ids, no specials) under `model` the way evaluation does, layer by layer."""
+def run_model(model, ids, keep_activations: bool = True, chunk: int = CHUNK, threads: int | None = 1) -> ModelRun:
+    """Score a piece (body ids, no specials) under `model` the way evaluation does, layer by layer.
+
+    One torch thread by default: the recurrence is a chain of vector-matrix products, and extra threads
+    spin-waiting between them cost 20x on a busy machine (bench/inspect_speed.py); denormals flushed."""
+    from ..generation.stepper import cpu_tuned
+
+    with cpu_tuned(8, model.head.weight.device, threads), torch.no_grad():
+        return _run(model, ids, keep_activations, chunk)
+
+
+def _run(model, ids, keep_activations: bool, chunk: int) -> ModelRun:
     from ..codecs import codec_from_config
 
     _check_inputs(model)
