@@ -159,15 +159,22 @@ def test_find_cells_ranks_a_planted_bar_position_unit_first():
 
 
 @needs_maestro
-def test_a_real_performance_maps_tokens_to_its_notes():
+def test_a_real_performance_scores_as_evaluate_does_and_maps_tokens_to_its_notes():
     codec = get_codec("performance")
     from studio.music.piece import Piece
 
     piece = Piece.read(MAESTRO[0])
     piece.notes = piece.notes[:300]
     ids = codec.encode(piece)
-    model = tiny_model(codec, units=16)
+    model = load_model(shipped_path("models", "performance"))
     ins = inspect_ids(model, ids, piece)
+    from studio.corpus.store import write_corpus
+    from studio.training import evaluate
+
+    corpus = write_corpus("maestro-excerpt", codec_from_config(model.codec_config), [ids],
+                          split={"method": "hash", "valid": 0.0, "test": 0.0})
+    result = evaluate(model, corpus, "train")
+    assert result.tokens == len(ins.run.surprise) and ins.nll_per_token == pytest.approx(result.nll, rel=1e-5)
     decoded = codec.decode(ids)
     notes = ins.notes()
     assert len(notes) == len(decoded.notes)
