@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
 from PySide6.QtCore import QSize, QTimer
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -17,6 +15,11 @@ class Chart(QWidget):
     """One matplotlib axes in a widget. Subclasses draw in `draw_axes(ax)`; `schedule()` redraws soon."""
 
     def __init__(self, height: float = 1.6, parent=None):
+        # matplotlib is imported here, not with the module: a training job's child process imports this
+        # module's neighbours and should not pay for it
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
+
         super().__init__(parent)
         self.figure = Figure(figsize=(4, height), dpi=100, layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
