@@ -24,6 +24,7 @@ from .generate import GeneratePanel
 from .jam import JamPanel
 from .genjob import bar_at, tune_bars
 from .library import LibraryPanel, run_import
+from .modelview import install_model_view
 from .pianoroll import PianoRoll
 from .train import TrainPanel
 from .transport import Transport, render_midi_to_wav
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready")
         self.resize(1400, 860)
         self._update_actions()
+        self.model_view = install_model_view(self)  # View > Model: surprise, predictions, cells (modelview.py)
 
     # ----------------------------------------------------------------- messages
     def show_error(self, message: str, title: str = "Studio") -> None:

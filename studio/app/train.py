@@ -10,13 +10,13 @@ import os
 import threading
 import time
 
-from PySide6.QtCore import QPointF, QSize, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..paths import user_dir
 from . import engines
+from .charts import LossPlot
 from .widgets import button_row, fill_combo, select_data
 from .workers import make_job
 
@@ -62,63 +62,6 @@ def run_training(settings: dict, progress, stop) -> dict:
     threading.Thread(target=lambda: (stop.wait(), trainer.stop()), daemon=True).start()
     result = trainer.run()
     return {"model_dir": str(result.directory), "status": result.status, "step": result.step}
-
-
-class LossPlot(QWidget):
-    """Training (blue) and validation (orange) loss against step."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.train: list[tuple[float, float]] = []
-        self.valid: list[tuple[float, float]] = []
-        self.setMinimumHeight(140)
-
-    def sizeHint(self) -> QSize:
-        return QSize(320, 160)
-
-    def clear(self) -> None:
-        self.train, self.valid = [], []
-        self.update()
-
-    def add(self, step: float, train: float | None, valid: float | None) -> None:
-        if train is not None and math.isfinite(train):
-            self.train.append((step, train))
-        if valid is not None and math.isfinite(valid):
-            self.valid.append((step, valid))
-        self.update()
-
-    def paintEvent(self, _event) -> None:
-        p = QPainter(self)
-        p.fillRect(self.rect(), QColor("#ffffff"))
-        pts = self.train + self.valid
-        left, bottom = 42, self.height() - 18
-        right, top = self.width() - 8, 8
-        p.setPen(QColor("#9e9e9e"))
-        p.drawLine(left, top, left, bottom)
-        p.drawLine(left, bottom, right, bottom)
-        if not pts:
-            p.drawText(left + 8, top + 20, "Loss appears here while training")
-            p.end()
-            return
-        s0, s1 = min(s for s, _ in pts), max(s for s, _ in pts)
-        l0, l1 = min(v for _, v in pts), max(v for _, v in pts)
-        s1, l1 = (s1 if s1 > s0 else s0 + 1), (l1 if l1 > l0 else l0 + 1e-3)
-
-        def at(s, v):
-            return QPointF(left + (s - s0) / (s1 - s0) * (right - left), bottom - (v - l0) / (l1 - l0) * (bottom - top))
-
-        p.drawText(2, top + 10, f"{l1:.4g}")
-        p.drawText(2, bottom, f"{l0:.4g}")
-        p.drawText(right - 80, self.height() - 4, f"step {int(s1)}")
-        for series, colour in ((self.train, "#1e88e5"), (self.valid, "#fb8c00")):
-            if series:
-                p.setPen(QPen(QColor(colour), 2))
-                p.drawPolyline([at(s, v) for s, v in series])
-        p.setPen(QColor("#1e88e5"))
-        p.drawText(left + 6, top + 12, "training")
-        p.setPen(QColor("#fb8c00"))
-        p.drawText(left + 70, top + 12, "validation")
-        p.end()
 
 
 def _clock(seconds: float | None) -> str:

@@ -26,6 +26,7 @@ def velocity_color(velocity: int) -> QColor:
 
 _BUCKET_BRUSHES = [QBrush(velocity_color(int((b + 0.5) * 127 / VELOCITY_BUCKETS))) for b in range(VELOCITY_BUCKETS)]
 _LUT = np.array([velocity_color(v).rgba() for v in range(128)], dtype=np.uint32)
+_SELECTED_BUCKET = 1 << 20
 
 
 class NoteLayer(QGraphicsItem):
@@ -36,7 +37,24 @@ class NoteLayer(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self.doc = doc
         self._rect = QRectF()
+        self._levels: np.ndarray | None = None  # a colour level per note (-1: by velocity), see set_note_levels
+        self._palette: list[QColor] = []
         self.refresh()
+
+    def set_note_levels(self, levels: np.ndarray | None, palette: list[QColor] | None = None) -> None:
+        """Colour notes by level (index into `palette`; -1 keeps the velocity colour) instead of velocity,
+        e.g. by the model's surprise; None goes back to velocity colours. Ignored once the notes change
+        count, until the caller sets levels for the new notes."""
+        self._levels = None if levels is None else np.asarray(levels, dtype=np.int64)
+        self._palette = list(palette or [])
+        self._palette_brushes = [QBrush(c) for c in self._palette]
+        self._palette_lut = np.array([c.rgba() for c in self._palette], dtype=np.uint32)
+        self.update()
+
+    def _note_levels(self, idx: np.ndarray) -> np.ndarray | None:
+        if self._levels is None or len(self._levels) != len(self.doc.notes) or not self._palette:
+            return None
+        return self._levels[idx]
 
     # ----------------------------------------------------------------- indexing
     def refresh(self) -> None:
@@ -101,13 +119,17 @@ class NoteLayer(QGraphicsItem):
         h = ROW_HEIGHT - 2
         sel = self.doc.selected[idx]
         bucket = np.minimum(notes["velocity"].astype(int) * VELOCITY_BUCKETS // 128, VELOCITY_BUCKETS - 1)
-        bucket[sel] = VELOCITY_BUCKETS  # selected notes drawn last, on top
+        levels = self._note_levels(idx)
+        if levels is not None:
+            bucket = np.where(levels >= 0, VELOCITY_BUCKETS + 1 + levels, bucket)
+        bucket[sel] = _SELECTED_BUCKET  # selected notes drawn last, on top
         wide_enough = painter.worldTransform().m11() * float(np.median(w)) > 3
         pen = QPen(OUTLINE_COLOR, 0) if wide_enough else QPen(Qt.PenStyle.NoPen)
         painter.setPen(pen)
         xs, ws, ys = x.tolist(), w.tolist(), y.tolist()
         for b in np.unique(bucket).tolist():
-            painter.setBrush(QBrush(SELECTED_COLOR) if b == VELOCITY_BUCKETS else _BUCKET_BRUSHES[b])
+            painter.setBrush(QBrush(SELECTED_COLOR) if b == _SELECTED_BUCKET else _BUCKET_BRUSHES[b]
+                             if b < VELOCITY_BUCKETS else self._palette_brushes[b - VELOCITY_BUCKETS - 1])
             painter.drawRects([QRectF(xs[k], ys[k], ws[k], h) for k in np.flatnonzero(bucket == b).tolist()])
 
     def _paint_raster(self, painter: QPainter, rect: QRectF, idx: np.ndarray) -> None:
@@ -133,6 +155,13 @@ class NoteLayer(QGraphicsItem):
         chosen = coverage(self.doc.selected[idx].astype(float))
         mean_vel = np.divide(vel, count, out=np.zeros_like(vel), where=count > 0.5).astype(int).clip(0, 127)
         pixels = np.where(count > 0.5, _LUT[mean_vel], 0).astype(np.uint32)
+        levels = self._note_levels(idx)
+        if levels is not None:  # mean level of the coloured notes under each pixel
+            coloured = coverage((levels >= 0).astype(float))
+            mean_level = np.divide(coverage(np.maximum(levels, 0).astype(float)), coloured,
+                                   out=np.zeros_like(coloured), where=coloured > 0.5)
+            mean_level = np.rint(mean_level).astype(int).clip(0, len(self._palette_lut) - 1)
+            pixels = np.where(coloured > 0.5, self._palette_lut[mean_level], pixels).astype(np.uint32)
         pixels[chosen > 0.5] = SELECTED_COLOR.rgba()
         pixels = np.ascontiguousarray(pixels)
         image = QImage(pixels.data, width, rows, width * 4, QImage.Format.Format_ARGB32)

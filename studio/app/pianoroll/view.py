@@ -40,6 +40,7 @@ class PianoRollView(QGraphicsView):
         self.new_length_beats = 1.0  # new notes reuse the last length drawn or clicked (LMMS)
         self.new_velocity = 100
         self.playhead = 0.0
+        self.note_tip_extra = None  # optional callable(note index) -> more tooltip text (the model's view)
         self.loop: tuple[float, float] | None = None
         self.scale: frozenset[int] | None = None  # pitch classes shaded as the scale (None: off)
         self.scale_tonic: int | None = None
@@ -468,8 +469,10 @@ class PianoRollView(QGraphicsView):
         from .geometry import note_name
 
         n = self.doc.notes[i]
-        return (f"{note_name(int(n['pitch']))} (MIDI {int(n['pitch'])}), velocity {int(n['velocity'])}, "
-                f"{float(n['start']):.3f}–{float(n['end']):.3f} s")
+        tip = (f"{note_name(int(n['pitch']))} (MIDI {int(n['pitch'])}), velocity {int(n['velocity'])}, "
+               f"{float(n['start']):.3f}–{float(n['end']):.3f} s")
+        more = self.note_tip_extra(i) if self.note_tip_extra else ""
+        return tip + ("\n" + more if more else "")
 
     def keyPressEvent(self, event) -> None:
         key = event.key()
