@@ -67,14 +67,6 @@ def _layer_module(model, layer: int) -> nn.Module:
     return single.to(model.head.weight.device).eval()
 
 
-def _check_inputs(model) -> None:
-    width = model.rnn.weight_ih_l0.shape[1]
-    expected = model.config.embedding or model.config.vocab_size
-    if width != expected:  # e.g. a model that also reads control inputs: its first layer is wider
-        raise UnsupportedContent(None, None, f"the model's first layer reads {width} inputs, not the {expected} of "
-                                 "its tokens (control inputs?); inspecting it is not supported")
-
-
 def scan_cells(f: torch.Tensor, u: torch.Tensor, c0: torch.Tensor, block: int = 0) -> torch.Tensor:
     """c_t = f_t * c_{t-1} + u_t for t = 0..T-1 from c0; f, u [T, units]. Blocked: within each block the
     recurrence runs for all blocks at once from zero, then block ends are chained, then each block adds
@@ -120,7 +112,6 @@ def run_model(model, ids, keep_activations: bool = True, chunk: int = CHUNK, thr
 def _run(model, ids, keep_activations: bool, chunk: int) -> ModelRun:
     from ..codecs import codec_from_config
 
-    _check_inputs(model)
     codec = codec_from_config(model.codec_config) if hasattr(model, "codec_config") else None
     bos, eos = (codec.bos_id, codec.eos_id) if codec else (model.config.vocab_size - 2, model.config.vocab_size - 1)
     ids = np.asarray(ids, dtype=np.int64)
@@ -141,7 +132,7 @@ def _run(model, ids, keep_activations: bool, chunk: int) -> ModelRun:
     cell = [np.empty((T, cfg.units), dtype=np.float16) for _ in layers] if keep_activations and lstm else None
     k = min(TOP, cfg.vocab_size)
     for s in range(0, T + 1, chunk):
-        x = model._inputs(inputs[s:s + chunk][None])
+        x = model._inputs(inputs[s:s + chunk][None])  # a conditioned model reads its controls as absent
         for layer, module in enumerate(layers):
             out, new_state = module(x, state[layer])
             if keep_activations:
