@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InvalidArgument, UnsupportedContent
+from ..errors import InvalidArgument
 
 TOP = 5
 CHUNK = 8192  # tokens per time chunk
