@@ -256,6 +256,8 @@ class _Body:
             new = parse_key(value)
             if (new.letter, new.alter, new.mode) != (self.key.letter, self.key.alter, self.key.mode):
                 # notes keep their written pitches; the codec decides how the change is spelt
+                if self.started() and inline:
+                    raise TuneSkip(f"key change [K:{value}] inside a line (readers disagree on it)")
                 if self.started():
                     self.tune.key_changes.append((len(self.items), new))
                 else:
