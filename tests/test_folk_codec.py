@@ -133,8 +133,7 @@ def test_invisible_rest_becomes_rest(codec):
 
 
 def test_reported_skips(codec):
-    assert skip_reason(codec, "X:1\nM:4/4\nL:1/8\nK:G\nGABc d4|[K:D] d4 A4|\n") == "mid-tune key change"
-    assert skip_reason(codec, "X:1\nM:4/4\nL:1/8\nK:G\nGABc d4|\nM:3/4\nd4 A2|\n") == "mid-tune meter change"
+    assert skip_reason(codec, "X:1\nM:4/4\nL:1/8\nK:G\nGABc d4|\nM:3/4\nd4 A2|\n") == "meter change to 3/4 at bar 2"
     assert skip_reason(codec, "X:1\nM:4/4\nL:1/16\nK:G\nG11 A5|\n") == "duration 11/2 (eighth notes) has no token"
     assert skip_reason(codec, "X:1\nM:4/4\nL:1/8\nK:G\nG4 A4-|A4 B4|\n") == "tie across a bar line"
     assert skip_reason(codec, "X:1\nM:4/4\nL:1/8\nK:G\nG>>A B2 c4|\n") == "broken rhythm >> has no token"
@@ -207,7 +206,8 @@ def test_thesession_csv_and_folk_rnn_token_file(codec, tmp_path: Path):
     assert [e.label for e in report.encoded] == [f"{csv_path}:row 1"]
     assert codec.format_tokens(report.encoded[0].ids).startswith("M:4/4\nK:Cmin\n|: B, 2 | C G G F G 2 C G |")
     assert [(s.label, s.reason) for s in report.skipped] == [
-        (f"{csv_path}:row 2", "meter 5/4 has no token"), (f"{csv_path}:row 3", "mid-tune key change")]
+        (f"{csv_path}:row 2", "meter 5/4 has no token"),
+        (f"{csv_path}:row 3", "key change [K:D] inside a line (readers disagree on it)")]
 
     tok_path = tmp_path / "data_v2.txt"
     tok_path.write_text("M:6/8\nK:Cmaj\n|: G A B c 3 | d c B c 3 :|\n\n"

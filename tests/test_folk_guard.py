@@ -34,8 +34,9 @@ def bars_in_time(codec, text: str) -> bool:
     "M:6/8 K:Cmaj |: c 2 c c d e | f 3 e 3 :|",  # every bar full
     "M:6/8 K:Cmaj |: G | c 2 c c d e | f 3 e 2 :| |: e | f 2 f f e d | c 3 c 2 :|",  # pickups, closing bars
     "M:6/8 K:Cmaj G | c 2 c c d e | f 3 e 2 |",  # a pickup and the last bar that completes it
-    "M:4/4 K:Cmaj G A | c 2 c d e 2 d c | B 2 A 2 G 2 | A B | c 8 | c 6 |",  # a double bar split in two
     "M:6/8 K:Cmaj |: G | c 2 c c d e |1 f 3 e 2 :| |2 f 3 e 2 |",  # first and second endings
+    # a second ending closing the section, and the next section's pickup filling its bar
+    "M:6/8 K:Cmaj |: G | c 2 c c d e |1 f 3 e 2 :| |2 f 3 e 2 | e | f 2 f f e d | c 3 c 2 |",
     "M:2/4 K:Cmaj (3 c d e f g | a > b c 2 |",  # a triplet and broken rhythm
 ])
 def test_bars_a_musician_counts_as_in_time(codec, text):
@@ -48,6 +49,8 @@ def test_bars_a_musician_counts_as_in_time(codec, text):
     "M:6/8 K:Cmaj |: G | c 2 c c d e | f 3 e :|",  # the closing bar does not complete the pickup
     "M:6/8 K:Cmaj |: G | c 2 c c d e | f 3 e 2 :| |: d e | f 3 e 3 :|",  # nor does the next pickup fill it
     "M:4/4 K:Cmaj c 8 | c 6 | c 2 c | c 8 |",  # a split bar whose halves do not add up
+    # a short bar and its complement mid-section (a 6/8 and a 2/8 bar in 4/4: music21 reads two wrong bars)
+    "M:4/4 K:Cmaj G A | c 2 c d e 2 d c | B 2 A 2 G 2 | A B | c 8 | c 6 |",
 ])
 def test_bars_out_of_time_are_counted(codec, text):
     assert not bars_in_time(codec, text)
@@ -67,11 +70,29 @@ def test_the_guard_steers_a_tune_only_where_it_would_go_wrong(codec):
     assert guard.allowed()[codec.index[":|"]] and guard.allowed()[codec.index["|"]]
     assert not guard.allowed()[codec.index["|:"]]  # a repeat is already open
     guard.push(codec.index["|"])
-    # a closing bar ended by |: a repeat sign, the end, or the next section's one-eighth pickup may follow
-    assert guard.allowed()[codec.index[":|"]] and guard.allowed()[codec.index["</s>"]]
+    # a closing bar ended by |: a repeat sign or the end may follow, but no note: its complement after a plain
+    # bar line would be a split bar mid-section
+    allowed = guard.allowed()
+    assert allowed[codec.index[":|"]] and allowed[codec.index["</s>"]] and not allowed[codec.index["c"]]
     assert guard.ending() == [codec.index[":|"]]  # ending here closes the repeat the model left open
-    guard.push(codec.index["c"])
-    assert not guard.allowed()[codec.index["2"]] and guard.allowed()[codec.index["|"]]
+
+
+def test_the_guard_allows_a_pickup_after_a_second_ending_not_a_split_bar_mid_section(codec):
+    table = TokenTable(list(codec.vocab))
+
+    def after(text: str) -> np.ndarray:
+        guard = TuneGuard(table)
+        for token in text.split():
+            guard.push(codec.index[token])
+        return guard.allowed()
+
+    # the example: 6 eighths then | in a 4/4 tune with a 2-eighth pickup: no note may start the 2/8 bar
+    split = after("M:4/4 K:Cmaj G A | c 2 c d e 2 d c | B 2 A 2 G 2 |")
+    assert not split[codec.index["A"]] and not split[codec.index["|"]] and split[codec.index["</s>"]]
+    # the same bar closing a second ending: the next section's pickup (2 eighths, no more) fills it
+    ending = "M:4/4 K:Cmaj |: G A | c 2 c d e 2 d c |1 B 2 A 2 G 2 A B :| |2 B 2 A 2 G 2 |"
+    assert after(ending)[codec.index["A"]]
+    assert after(ending + " A B")[codec.index["|"]] and not after(ending + " A B")[codec.index["c"]]
 
 
 def walk(codec, table, rng, end_weight=0.3, limit=3000) -> tuple[list[int], bool]:
@@ -137,7 +158,33 @@ def test_the_guard_lets_through_every_real_tune_that_is_in_time(codec):
         assert guard_accepts(codec, table, ids) == in_time, codec.format_tokens(ids)
         playable += in_time
         encoded += 1
-    assert encoded >= 100 and playable / encoded > 0.75  # the rest are transcriptions with a wrong bar
+    # the rest have a wrong bar, or a double bar || (written | in the tokens) between a short bar and its
+    # complement, which music21 reads as two wrong bars
+    assert encoded >= 100 and playable / encoded > 0.25
+
+
+BARS_BY_MUSIC21 = [  # constructed tunes, and whether music21 reads every bar of them in time
+    ("M:6/8 K:Cmaj |: c 2 c c d e | f 3 e 3 | c 2 c c d e | f 3 e 3 :|", True),
+    ("M:6/8 K:Cmaj |: G | c 2 c c d e | f 3 e 2 :| |: e | f 2 f f e d | c 3 c 2 :|", True),
+    ("M:6/8 K:Cmaj G | c 2 c c d e | f 3 e 2 |", True),
+    ("M:6/8 K:Cmaj |: G | c 2 c c d e |1 f 3 e 2 :| |2 f 3 e 2 | e | f 2 f f e d | c 3 c 2 |", True),
+    ("M:2/4 K:Cmaj (3 c d e f g | a > b c 2 | c d e f | g 4 |", True),
+    ("M:4/4 K:Cmaj G A | c 2 c d e 2 d c | B 2 A 2 G 2 | A B | c 8 | c 6 |", False),
+    ("M:6/8 K:Cmaj |: c 2 c c d e | f 3 e 2 | f 3 e 3 :|", False),
+    ("M:6/8 K:Cmaj |: c 2 c c d e | c 2 c c d e f | f 3 e 3 | c 6 :|", False),
+    ("M:4/4 K:Cmaj c 8 | c 6 | c 2 c | c 8 |", False),
+    ("M:4/4 K:Cmaj G 2 | c 2 e 2 g 2 e 2 | d 8 | c 2 e 2 g 2 e 2 | c 4 |", False),  # the last bar misses the pickup
+]
+
+
+def test_evaluate_samples_and_music21_agree_on_bar_lengths(codec):
+    from studio.codecs.folk.faithful import music21_bars_in_time
+    from studio.generation.evaluate import folk_report
+
+    for text, in_time in BARS_BY_MUSIC21:
+        ids = np.array([codec.index[t] for t in text.split()])
+        assert music21_bars_in_time(codec.decode_abc(ids)) == in_time, text
+        assert folk_report(codec, [ids])["playable_share"] == in_time, text
 
 
 def test_sampling_from_the_shipped_model_gives_playable_tunes_at_temperature_one(codec):

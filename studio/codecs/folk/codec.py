@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from fractions import Fraction as F
 from pathlib import Path
 from typing import Iterator
@@ -19,11 +20,15 @@ from ...music import Piece
 from ...music.abc_io import read_abc_tunes, read_text, tune_size_problem
 from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks, decode_ids
 from .decode import balance_repeats, build_tune
+from .dialects import V2, bracketed_to_abc, dialect
 from .lexer import Key, TuneSkip, lex_tune
-from .melody import (check_overlong_merges, check_structure, emit, merge_ties, plain_length, shift_to, tidy_bars, timeline,
+from .melody import (check_overlong_merges, is_event, check_structure, emit, merge_ties, plain_length, shift_to, tidy_bars, timeline,
                      transpose_into_range)
 from .render import abc_text, items_to_piece
-from .vocab import FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
+from .vocab import BARS, FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
+
+
+MIN_PART_BARS = 4  # a tune's part in another meter becomes a piece of its own from this many bars
 
 
 class FolkCodec(Codec):
@@ -53,46 +58,98 @@ class FolkCodec(Codec):
 
     # ------------------------------------------------------------------ encoding
     def tune_tokens(self, text: str, meter: str | None = None, key: str | None = None) -> tuple[list, list, tuple]:
-        """Tokens for one ABC tune (header and body, or a bare body with `meter`/`key`); raises TuneSkip."""
+        """Tokens for one ABC tune (header and body, or a bare body with `meter`/`key`); raises TuneSkip,
+        also for a tune that changes meter (a file import keeps each such part as its own piece)."""
         tune = lex_tune(text, meter, key)
-        meter_token = f"M:{tune.meter[0]}/{tune.meter[1]}"
-        if tune.meter == (2, 2) and meter_token not in self.known:
+        if tune.meter_changes:
+            index, new = tune.meter_changes[0]
+            raise TuneSkip(f"meter change to {new[0]}/{new[1]} at bar {_bar_at(tune.items, index)}")
+        tokens, items, _ = self._part_tokens(tune.items, tune.meter, tune.key, tune.key_changes)
+        return tokens, items, tune.meter
+
+    def tune_parts(self, text: str, meter: str | None = None, key: str | None = None) -> list[TunePart]:
+        """One tune as pieces: the whole tune, or one piece per meter (a part that changes meter starts a new
+        piece). A key change keeps its notes as written, spelt with accidentals against the key of the
+        piece's first note (tokens have no key change). Raises TuneSkip for a tune that cannot be read."""
+        tune = lex_tune(text, meter, key)
+        cuts = [0] + [i for i, _ in tune.meter_changes] + [len(tune.items)]
+        meters = [tune.meter] + [m for _, m in tune.meter_changes]
+        parts = []
+        for k, (start, end, meter_) in enumerate(zip(cuts, cuts[1:], meters), start=1):
+            first = next((i for i in range(start, end) if is_event(tune.items[i])), end)
+            if first == end:
+                continue  # a meter given again with no notes before the next change
+            keys = [(0, tune.key)] + tune.key_changes
+            key_ = [k_ for i, k_ in keys if i <= first][-1]
+            changes = [(i - start, k_) for i, k_ in tune.key_changes if first < i < end]
+            part = TunePart(k, meter_, key_, _bar_at(tune.items, start))
+            if len(meters) > 1:
+                part.notes.append(f"meter change: the part in {meter_[0]}/{meter_[1]} from bar {part.bar} is "
+                                  f"piece {k} of the tune")
+            bars = _bar_at(tune.items, end) - part.bar
+            if len(meters) > 1 and bars < MIN_PART_BARS:
+                part.skip = (f"a passage of {bars} bar(s) in {meter_[0]}/{meter_[1]} between meter changes: too "
+                             f"short to be a piece of its own")
+                parts.append(part)
+                continue
+            try:
+                part.tokens, part.items, part.notes[len(part.notes):] = \
+                    self._part_tokens(tune.items[start:end], meter_, key_, changes)
+            except TuneSkip as exc:
+                part.skip = str(exc)
+            parts.append(part)
+        return parts
+
+    def _part_tokens(self, items: list, meter: tuple[int, int], key: Key, key_changes=()) -> tuple[list, list, list]:
+        """(tokens, normalised items, notes on key changes) for lexed items in one meter and key."""
+        meter_token = f"M:{meter[0]}/{meter[1]}"
+        if meter == (2, 2) and meter_token not in self.known:
             meter_token = "M:4/4"  # alla breve: the same bar of eight eighths
         if meter_token not in self.known:
             raise TuneSkip(f"meter {meter_token[2:]} has no token")
-        mode_token = f"K:C{tune.key.mode}"
+        mode_token = f"K:C{key.mode}"
         if mode_token not in self.known:
-            raise TuneSkip(f"mode {MODE_NAMES[tune.key.mode]} has no token")
+            raise TuneSkip(f"mode {MODE_NAMES[key.mode]} has no token")
+        notes = [f"key change to {new.name} at bar {_bar_at(items, i)}: its notes kept as written, with "
+                 f"accidentals against {key.name}" for i, new in key_changes]
         keep = TIE in self.known  # a tie token: merge only into plain lengths that have a token
 
         def mergeable(length) -> bool:
             return not keep or (length == 1 or duration_token(length) in self.known) and plain_length(length)
 
-        items = merge_ties(tune.items, keep_ties=keep, mergeable=mergeable)
+        items = merge_ties(items, keep_ties=keep, mergeable=mergeable)
         check_structure(items)
         if not keep:
-            check_overlong_merges(items, tune.meter)
-        items = transpose_into_range(items, shift_to(tune.key.letter, tune.key.alter, 0, 0))
+            check_overlong_merges(items, meter)
+        items = transpose_into_range(items, shift_to(key.letter, key.alter, 0, 0))
         items = balance_repeats(tidy_bars(items), lambda message: None)  # e.g. `|:` where a `:|` had none
-        body = emit(items, Key(0, 0, tune.key.mode).alters, fused=self.known)
+        body = emit(items, Key(0, 0, key.mode).alters, fused=self.known)
         for token in body:
             if token not in self.known:
                 raise TuneSkip(_no_token(token))
-        return [meter_token, mode_token, *body], items, tune.meter
+        return [meter_token, mode_token, *body], items, notes
 
-    def encode_tune(self, label: str, text: str, meter=None, key=None) -> Encoded | Skipped:
-        """One tune of a file as an Encoded, or a Skipped saying why it cannot be represented."""
+    def encode_tune(self, label: str, text: str, meter=None, key=None) -> Iterator[Encoded | Skipped]:
+        """The pieces of one tune of a file (see `tune_parts`), or a Skipped saying why it cannot be represented."""
         too_big = tune_size_problem(text)  # the lexer's time grows faster than the text
         if too_big:
-            return Skipped(label, too_big[0])
+            yield Skipped(label, too_big[0])
+            return
         try:
-            tokens, items, meter_ = self.tune_tokens(text, meter, key)
+            parts = self.tune_parts(text, meter, key)
         except TuneSkip as exc:
-            return Skipped(label, str(exc))
-        events = timeline(items, meter_)
-        notes = sum(1 for ev, _, _ in events if getattr(ev, "step", 0) is not None)
-        seconds = float(sum(length for _, _, length in events)) * 0.25
-        return Encoded(label, np.array([self.index[t] for t in tokens], dtype=np.int32), notes, seconds)
+            yield Skipped(label, str(exc))
+            return
+        for part in parts:
+            name = label if len(parts) == 1 else f"{label} part {part.number}"
+            if part.skip:
+                yield Skipped(name, part.skip)
+                continue
+            events = timeline(part.items, part.meter)
+            notes = sum(1 for ev, _, _ in events if getattr(ev, "step", 0) is not None)
+            seconds = float(sum(length for _, _, length in events)) * 0.25
+            yield Encoded(name, np.array([self.index[t] for t in part.tokens], dtype=np.int32), notes, seconds,
+                          [f"{name}: {note}" for note in part.notes])
 
     def encode_abc(self, text: str, meter: str | None = None, key: str | None = None) -> np.ndarray:
         try:
@@ -120,7 +177,7 @@ class FolkCodec(Codec):
         else:
             for tune in read_abc_tunes(path):
                 label = f"{path}#X:{tune.number}" if tune.number else str(path)
-                yield self.encode_tune(label, tune.text)
+                yield from self.encode_tune(label, tune.text)
 
     def _iter_csv(self, path: Path) -> Iterator[Encoded | Skipped]:
         """thesession.org dump: tune_id,setting_id,name,type,meter,mode,abc,... (abc is the body only)."""
@@ -134,29 +191,43 @@ class FolkCodec(Codec):
             if not abc.strip():
                 yield Skipped(label, "empty abc field")
                 continue
-            yield self.encode_tune(label, abc, meter=row.get("meter") or "", key=row.get("mode") or "")
+            yield from self.encode_tune(label, abc, meter=row.get("meter") or "", key=row.get("mode") or "")
 
     def _iter_token_file(self, path: Path) -> Iterator[Encoded | Skipped]:
-        """folk-rnn data: tunes separated by blank lines, tokens by spaces."""
+        """folk-rnn data: tunes separated by blank lines, tokens by spaces. A folk-rnn v2 tune is kept token
+        for token (its ids are exactly the tokens read; how it plays is the decoder's ABC reading, e.g. a
+        `:|` with no `|:` repeats from the start); a tune in another dialect (`dialects`) is rebuilt as ABC
+        and normalised. The first piece of the file names the dialects found, for the import report."""
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UnreadableFile(path, None, str(exc)) from None
+        found: dict[str, int] = {}
+        pending: list[Encoded | Skipped] = []
         for n, block in enumerate(_blocks(text), start=1):
             label = f"{path}:tune {n}"
             words = [w for w in block.split() if w not in (BOS, EOS, PAD)]
-            unknown = [w for w in words if w not in self.known]
-            if unknown:
-                yield Skipped(label, f"token {unknown[0]!r} is not in the vocabulary")
-                continue
-            meter, mode, items, warnings = build_tune(words)
-            if warnings:
-                yield Skipped(label, f"not a well-formed tune ({warnings[0]})")
-                continue
-            events = timeline(items, meter)
-            notes = sum(1 for ev, _, _ in events if getattr(ev, "step", 0) is not None)
-            yield Encoded(label, np.array([self.index[w] for w in words], dtype=np.int32), notes,
-                          float(sum(length for _, _, length in events)) * 0.25)
+            kind = dialect(words)
+            found[kind] = found.get(kind, 0) + 1
+            pending.extend(self._token_tune(label, words) if kind == V2 else
+                           self.encode_tune(label, bracketed_to_abc(words)))
+        first = next((p for p in pending if isinstance(p, Encoded)), None)
+        if first is not None:
+            first.warnings.insert(0, f"{path}: token dialect: " + "; ".join(
+                f"{kind}, {count} tunes" + ("" if kind == V2 else " (normalised: transposed to C, lengths in eighths)")
+                for kind, count in found.items()))
+        yield from pending
+
+    def _token_tune(self, label: str, words: list[str]) -> list[Encoded | Skipped]:
+        unknown = [w for w in words if w not in self.known]
+        if unknown:
+            return [Skipped(label, f"token {unknown[0]!r} is not in the vocabulary")]
+        meter, mode, items, warnings = build_tune(words)
+        events = timeline(items, meter)
+        notes = sum(1 for ev, _, _ in events if getattr(ev, "step", 0) is not None)
+        return [Encoded(label, np.array([self.index[w] for w in words], dtype=np.int32), notes,
+                        float(sum(length for _, _, length in events)) * 0.25,
+                        [f"{label}: kept as read; it plays with repairs: {'; '.join(warnings)}"] if warnings else [])]
 
     # ------------------------------------------------------------------ decoding
     def decode_tune(self, ids) -> tuple[tuple[int, int], str, list, list[str]]:
@@ -194,6 +265,31 @@ class FolkCodec(Codec):
         else:
             piece.write(path)
         return list(piece.warnings)
+
+
+@dataclass
+class TunePart:
+    """One piece of a tune: the whole tune, or the part in one meter of a tune that changes meter."""
+
+    number: int
+    meter: tuple[int, int]
+    key: Key
+    bar: int  # the bar it starts at in the tune (1-based)
+    tokens: list = field(default_factory=list)
+    items: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was done to keep it (for the import report)
+    skip: str = ""  # why it cannot be represented ("" when it can)
+
+
+def _bar_at(items: list, index: int) -> int:
+    """The 1-based bar number of items[index]: bar lines after a note, `:| |:` counting once."""
+    bar, after_note = 1, False
+    for item in items[:index]:
+        if is_event(item):
+            after_note = True
+        elif item in BARS and after_note:
+            bar, after_note = bar + 1, False
+    return bar
 
 
 def _safe_key(key: str | None, warnings: list[str] | None = None) -> str | None:

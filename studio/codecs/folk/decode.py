@@ -195,10 +195,12 @@ def balance_repeats(items: list, warn) -> list:
         if not isinstance(item, str):
             out.append(item)
         elif item == "|:":
-            if open_at is not None:
-                warn("a |: inside an open repeat became |")
+            if in_first:
+                warn("a |: inside a first ending became |")
                 out.append("|")
                 continue
+            if open_at is not None:  # ABC: a :| goes back to the latest |:, so the earlier one is a plain bar
+                out[open_at] = "|" if open_at < len(out) and out[open_at] == "|:" else out[open_at]
             open_at = len(out)
             out.append(item)
         elif item == ":|":
@@ -212,10 +214,9 @@ def balance_repeats(items: list, warn) -> list:
                 warn("a second |1 became |")
                 out.append("|")
                 continue
-            if open_at is None:
+            if open_at is None:  # ABC: the repeat goes back to the start or the last :|
                 open_at = section_start
                 out.insert(section_start, "|:")
-                warn("a first ending |1 had no repeat start: added |:")
             in_first = True
             out.append(item)
         elif item == "|2":
@@ -230,8 +231,7 @@ def balance_repeats(items: list, warn) -> list:
         if in_first:
             warn("a first ending |1 was never closed: added :|")
             out.append(":|")
-        else:
-            warn("a repeat start |: was never closed: it became |")
+        elif open_at < len(out) and out[open_at] == "|:":  # a |: that nothing repeats is a plain bar
             out[open_at] = "|"
     return tidy_bars(out)
 

@@ -116,7 +116,11 @@ def _check_file(args) -> list[TuneResult]:
     results = []
     for tune in read_abc_tunes(path):
         label = f"{path}#X:{tune.number}"
-        item = codec.encode_tune(label, tune.text)
+        pieces = list(codec.encode_tune(label, tune.text))
+        if len(pieces) > 1:  # a tune that changes meter: music21 reads it whole, so its parts go unchecked
+            results.extend(TuneResult(p.label, hasattr(p, "ids"), getattr(p, "reason", None)) for p in pieces)
+            continue
+        item = pieces[0]
         if not hasattr(item, "ids"):
             results.append(TuneResult(label, False, item.reason))
             continue
@@ -135,3 +139,48 @@ def check_files(codec, paths, check: bool = True, workers: int = 2) -> list[Tune
 
     with ProcessPoolExecutor(workers) as pool:
         return [r for rs in pool.map(_check_file, jobs, chunksize=1) for r in rs]
+
+
+def music21_bars_in_time(abc: str) -> bool:
+    """Whether music21 reads every inner bar of a tune as one whole bar of its meter: the independent check
+    of `guard.bad_bars`. A bar may be short only as the tune's first or last bar (a pickup and the bar that
+    completes it) or where a section turns: at a repeat sign (its own or its neighbour's) or in a first or
+    second ending (or right after one); a short last bar must complete a pickup. A short bar and its
+    complement between plain bar lines are two wrong bars, and no bar may be longer than the meter's."""
+    import music21
+
+    text = abc if abc.lstrip().startswith("X:") else "X:1\n" + abc
+    with warnings.catch_warnings(), _no_beaming():
+        warnings.simplefilter("ignore")
+        score = music21.converter.parse(text, format="abc")
+    part = score.parts[0] if score.parts else score
+    measures = list(part.getElementsByClass(music21.stream.Measure))
+    if not measures:  # music21 could not split the notes into bars (an overfull bar does that)
+        return False
+    in_ending = {id(m) for sp in part.spannerBundle.getByClass(music21.spanner.RepeatBracket)
+                 for m in sp.getSpannedElements()}
+
+    def repeat(barline) -> bool:
+        return isinstance(barline, music21.bar.Repeat)
+
+    meter = part.recurse().getElementsByClass(music21.meter.TimeSignature).first()
+    bar = meter.barDuration.quarterLength  # the tune's (music21 gives the rest of an overfull bar its own)
+    openings = set()  # lengths of the short bars that open a section (the tune's pickup, a section's)
+    last = len(measures) - 1
+    for i, m in enumerate(measures):
+        length = m.duration.quarterLength
+        if length > bar:
+            return False
+        if length == bar:
+            continue
+        if i == 0 or repeat(m.leftBarline) or repeat(measures[i - 1].rightBarline) or \
+                id(measures[i - 1]) in in_ending and i < last:
+            openings.add(length)
+            continue
+        if i == last:  # the last bar completes a pickup
+            if bar - length not in openings:
+                return False
+            continue
+        if not (repeat(m.rightBarline) or repeat(measures[i + 1].leftBarline) or id(m) in in_ending):
+            return False
+    return True

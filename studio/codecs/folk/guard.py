@@ -1,10 +1,11 @@
 """What makes a sampled folk tune playable, checked token by token while it is being sampled.
 
-`BarRule` says which bar lengths a musician accepts: every bar full, except the tune's pickup and, where a
-section has a pickup, the bar that closes the section, short by exactly that pickup so a repeat comes round
-in time (before :|, |: or the end, or before the next section's pickup: a double bar, which folk-rnn tokens
-write as |); the next section's pickup must then fill that same gap. On the built-in Irish collections it
-accepts 87% of the tunes as written; the rest have a slip in the transcription.
+`BarRule` says which bar lengths a musician (and music21) accepts: every bar full, except the tune's pickup
+and, where a section has a pickup, the bar that closes the section, short by exactly that pickup so a repeat
+comes round in time: before :|, |: or the end, or as the first bar of a second ending |2 (before the next
+section's pickup, which must then fill that same gap). A short bar and its complement between two plain bar
+lines mid-section is refused: music21 reads two bars of the wrong length there, and folk-rnn tokens write
+a double bar || as |, so nothing tells a section's turn from a slip.
 
 `TuneGuard` follows one tune's tokens and says which tokens may come next so that the decoder has nothing to
 repair (chords closed, tuplets filled inside the bar, broken rhythm between two notes, repeats and endings
@@ -54,18 +55,22 @@ class BarRule:
         self.pickup = 0  # the current section's pickup (0: it starts on the beat)
         self.opening = 0  # the tune's own pickup: the last bar may complete it too
         self.gap = 0  # what the last bar lacked when it was short: the next section's pickup may fill it
-        self.must_pair = False  # the last bar was short and closed by |: the next bar must fill its gap,
-        self.closes_section = False  # unless a repeat sign or the end follows and it was full - pickup
+        self.must_pair = False  # the last bar was short and closed by |: the next bar must fill its gap (only
+        self.closes_section = False  # after an ending), or a repeat sign or the end follow if it was full - pickup
+        self.ending = False  # the bar being written is the first of a second ending (it may close a section)
+        self.may_pair = False  # the short bar just closed by | was such a bar: the next section's pickup may fill it
 
     def limit(self) -> int:
         """The longest the bar being written may become."""
-        return self.gap if self.must_pair else self.full
+        if self.must_pair:
+            return self.gap if self.may_pair else 0  # after a short bar and |: its complement, or nothing
+        return self.full
 
     def fits(self, length: int, sign: str) -> bool:
         if self.must_pair:
             if length == 0:
                 return sign in ("|", "|:") or self.closes_section and sign in (":|", "</s>")
-            return length == self.gap and sign != "</s>"
+            return length == self.gap and sign != "</s>" and self.may_pair
         if length == 0 or length == self.full:
             return True
         if length > self.full:
@@ -74,14 +79,16 @@ class BarRule:
             return True  # the tune's pickup, or the next section's pickup filling the gap the last one left
         if length not in (self.full - self.pickup, self.full - self.opening):
             return False
-        return sign in ("|", ":|", "|:", "</s>")  # a section's closing bar (after |, a repeat sign or a pickup)
+        return sign in ("|", ":|", "|:", "</s>")  # a section's closing bar (`close` says what may follow a |)
 
     def close(self, length: int, sign: str) -> None:
         """Follow a bar closed by `sign` (whether or not it `fits`)."""
         if length == 0:
             if sign in ("|:", ":|") and self.closes_section:
                 self.must_pair = False
+            self.ending = self.ending or sign == "|2"
             return
+        ending, self.ending = self.ending, False
         if self.must_pair or length < self.full and (self.bars == 0 or length == self.gap):
             self.pickup, self.gap, self.must_pair = length % self.full, 0, False
             if self.bars == 0:
@@ -89,7 +96,8 @@ class BarRule:
         elif length < self.full:
             self.gap = self.full - length
             self.closes_section = length in (self.full - self.pickup, self.full - self.opening)
-            self.must_pair = sign == "|"
+            self.must_pair = sign == "|"  # then only the end, a repeat sign or (after an ending) its complement
+            self.may_pair = ending
         else:
             self.gap = 0
         self.bars += 1
@@ -241,7 +249,7 @@ class TuneGuard:
         key = (self.chord, self.committed, self.pending, self.pending_dur, self.dur_set, self.next_factor,
                self.tuplet_left, self.tuplet_factor, self.last_in_tuplet, self.after_broken, self.open_repeat,
                self.in_first, self.after_close, self.closed_had_first, self.notes, rule.meter, rule.bars == 0,
-               rule.pickup, rule.opening, rule.gap, rule.must_pair, rule.closes_section)
+               rule.pickup, rule.opening, rule.gap, rule.must_pair, rule.closes_section, rule.ending, rule.may_pair)
         ok = self.t.masks.get(key)
         if ok is None:
             if len(self.t.masks) > 100_000:

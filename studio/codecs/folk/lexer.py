@@ -68,6 +68,9 @@ class LexedTune:
     key: Key
     items: list = field(default_factory=list)  # Note | Chord | str (bar, tuplet "(3", broken ">"/"<")
     title: str = ""
+    # key and meter changes after the first note: (index in items, Key or (beats, unit)), in order
+    key_changes: list = field(default_factory=list)
+    meter_changes: list = field(default_factory=list)
 
 
 _TONICS = sorted(["c", "g", "d", "a", "e", "b", "f#", "g#", "a#", "f", "bb", "eb", "d#", "ab", "e#", "db",
@@ -231,7 +234,11 @@ class _Body:
         self.in_voice = True
         self.bar_acc: dict[str, int] = {}
         self.chord: list[Note] | None = None
+        self.key, self.meter = tune.key, tune.meter  # in effect here (a part may change them)
         self.sig = tune.key.alters
+
+    def started(self) -> bool:
+        return any(isinstance(i, (Note, Chord)) for i in self.items)
 
     # ------------------------------------------------------------------ fields in the body
     def field(self, name: str, value: str, inline: bool) -> None:
@@ -247,11 +254,23 @@ class _Body:
             if value.split() and value.split()[0].lower() in ("clef=treble", "treble"):
                 return
             new = parse_key(value)
-            if (new.letter, new.alter, new.mode) != (self.tune.key.letter, self.tune.key.alter, self.tune.key.mode):
-                raise TuneSkip("mid-tune key change")
+            if (new.letter, new.alter, new.mode) != (self.key.letter, self.key.alter, self.key.mode):
+                # notes keep their written pitches; the codec decides how the change is spelt
+                if self.started() and inline:
+                    raise TuneSkip(f"key change [K:{value}] inside a line (readers disagree on it)")
+                if self.started():
+                    self.tune.key_changes.append((len(self.items), new))
+                else:
+                    self.tune.key = new
+                self.key, self.sig = new, new.alters
         elif name == "M":
-            if parse_meter(value) != self.tune.meter:
-                raise TuneSkip("mid-tune meter change")
+            new = parse_meter(value)
+            if new != self.meter:
+                if self.started():
+                    self.tune.meter_changes.append((len(self.items), new))
+                else:
+                    self.tune.meter = new
+                self.meter = new
         elif name == "L":
             unit8 = parse_unit(value) * 8
             if inline and unit8 != self.unit8:
@@ -382,7 +401,7 @@ class _Body:
         r = m.group("tr")
         if p < 2 or p > 9:
             raise TuneSkip(f"tuplet ({p} has no token")
-        if (q and int(q) != default_tuplet_q(p, self.tune.meter)) or (r and int(r) != p):
+        if (q and int(q) != default_tuplet_q(p, self.meter)) or (r and int(r) != p):
             raise TuneSkip(f"tuplet {m.group(0)} has no token")
         self.items.append(f"({p}")
 
