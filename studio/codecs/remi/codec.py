@@ -258,7 +258,7 @@ class RemiCodec(Codec):
             elif kind == PROGRAM:
                 program = value
             elif kind in (PITCH, DRUM):
-                notes.append([bar0 + pos, value, kind == DRUM, program, 0, 0])
+                notes.append([bar0 + pos, value, kind == DRUM, 0 if kind == DRUM else program, 0, 0])
                 bar_used = True
             elif kind == VELOCITY:
                 if notes and not notes[-1][4] and not notes[-1][5]:
@@ -333,6 +333,16 @@ class RemiCodec(Codec):
         ids, warnings = self.encode_prepared(piece)
         yield Encoded(label, ids, notes=len(piece.notes), seconds=piece.duration,
                       warnings=list(piece.warnings) + [f"{label}: {w}" for w in warnings])
+
+    def write_decoded(self, ids, path: str | Path) -> list[str]:
+        """Decode and write by extension; MusicXML is notated from the grid itself (whole measures)."""
+        if Path(path).suffix.lower() not in (".musicxml", ".xml"):
+            return super().write_decoded(ids, path)
+        from .score import write_score
+
+        piece = self.decode(ids)
+        write_score(piece, path, self.res)
+        return list(piece.warnings)
 
     # ------------------------------------------------------------------------------------ augmentation
     def augment(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
