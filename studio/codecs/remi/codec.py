@@ -96,7 +96,7 @@ class RemiCodec(Codec):
             return np.zeros(0, dtype=np.int32), warnings
         on, duration, notes, cut = self._quantize(piece)
         if cut:
-            warnings.append(f"{cut} notes longer than {self.settings.max_duration_beats} beats were cut to that length")
+            warnings.append(f"{cut} note(s) longer than {self.settings.max_duration_beats} beats were cut to that length")
         tempo_at, tempo_ids = self._tempo_changes(piece)
         bar_start, bar_sig = self._bars(piece, max(int(on.max()), int(tempo_at.max(initial=0))), warnings)
 
