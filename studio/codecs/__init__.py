@@ -11,6 +11,7 @@ from .base import BOS, EOS, PAD, Codec, Encoded, FileReport, Skipped
 CODECS = {
     "folk": "studio.codecs.folk:FolkCodec",
     "performance": "studio.codecs.performance:PerformanceCodec",
+    "remi": "studio.codecs.remi:RemiCodec",
 }
 
 
