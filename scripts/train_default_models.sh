@@ -79,12 +79,17 @@ report = import_corpus("folk-all", get_codec("folk", wide=True), sources,
 print(report.summary())
 PYEOF
     fi
+    if [ ! -f runs/folk/checkpoint.safetensors ] && [ -f "$CHECKPOINTS/folk.safetensors" ]; then
+        mkdir -p runs/folk  # the run of an earlier session, kept in the repository: resume it
+        cp "$CHECKPOINTS/folk.safetensors" runs/folk/checkpoint.safetensors
+    fi
     if [ ! -f runs/folk/checkpoint.safetensors ] && [ -n "$FOLK_FROM" ]; then
         # warm start: one step, then the weights of FOLK_FROM (a model on a vocabulary the wide one extends)
         studio train --corpus folk-all --out runs/folk $FOLK_SHAPE --steps 1
         "$PY" scripts/warm_start.py runs/folk "$FOLK_FROM"
     fi
     train folk folk-all "$FOLK_STEPS" $FOLK_SHAPE
+    cp runs/folk/checkpoint.safetensors "$CHECKPOINTS/folk.safetensors"
     publish folk "folk-rnn style ABC model ($FOLK_LAYERS x $FOLK_UNITS LSTM on one-hot tokens, wide folk vocabulary) \
 trained on every folk collection this project holds: O'Neill's Music of Ireland (1850), Ryan's Mammoth Collection \
 and Aird's Airs (as shipped with music21), the Nottingham Music Database, and folkwiki.se's Swedish tunes; \

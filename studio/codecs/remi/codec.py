@@ -30,8 +30,8 @@ from ...errors import StudioError
 from ...music import Piece
 from ...music.piece import NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE
 from ...music.sustain import apply_sustain
-from ..base import Codec, Encoded, Skipped
-from ..performance import _as_int_array
+from ..base import Codec, Encoded, Skipped, decode_ids
+
 from .config import RemiConfig, parse_time_signature
 
 # Token kinds (decoding looks each id up in a table of these).
@@ -223,7 +223,7 @@ class RemiCodec(Codec):
         Specials and unknown ids are skipped; a Position past the end of its bar, a Velocity or Duration
         that follows no note are ignored; a note without Velocity or Duration gets velocity 100 or one beat.
         """
-        ids = _as_int_array(ids)
+        ids = decode_ids(ids)
         size = self.vocab_size
         unknown = int(((ids < 0) | (ids >= size)).sum())
         ids = np.where((ids >= 0) & (ids < size), ids, size)
