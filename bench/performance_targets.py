@@ -2,7 +2,7 @@
 
     STUDIO_HOME=... python bench/performance_targets.py --model DIR --corpus asap [--out DIR] [--json FILE]
 
-1. Test-split NLL (nats/event, every control absent) via studio.training.evaluate on the corpus's test
+1. Test-split NLL (nats/event, every control absent) via studio.training.scoring.evaluate on the corpus's test
    pieces (pieces the model never trained on; `--test-pieces N` scores the first N only).
 2. `--candidates` (8) unconditioned candidates of `--seconds` (30) at temperature 1.0, written as .mid by the
    same code as `studio generate` (kept under --out), and the corpus's test pieces (their first 30 s, decoded
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
 
     from studio.corpus.store import Corpus
     from studio.nn import find_model, load_model
-    from studio.training.evaluate import check_same_vocabulary, evaluate
+    from studio.training.scoring import check_same_vocabulary, evaluate
 
     model_dir = find_model(args.model)
     model = load_model(model_dir, args.device)

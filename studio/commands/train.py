@@ -127,7 +127,7 @@ def run_with_progress_bar(trainer) -> int:
 def cmd_evaluate(args) -> int:
     from ..nn import find_model, load_model
     from ..training import evaluate, pick_device
-    from ..training.evaluate import check_same_vocabulary
+    from ..training.scoring import check_same_vocabulary
     from ..corpus.store import Corpus
 
     device = pick_device(args.device)

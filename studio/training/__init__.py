@@ -9,7 +9,7 @@ import importlib
 
 _HOMES = {
     "PRESETS": "config", "TrainConfig": "config", "make_config": "config", "learning_rate": "config",
-    "Evaluation": "evaluate", "evaluate": "evaluate",
+    "Evaluation": "scoring", "evaluate": "scoring",
     "Trainer": "trainer", "TrainEvent": "trainer", "TrainingDiverged": "trainer", "TrainResult": "trainer",
     "pick_device": "trainer",
 }

@@ -32,7 +32,7 @@ from ..nn.model import ModelConfig, SequenceModel
 from .checkpoint import (CHECKPOINT, model_weights, optimizer_from_tensors, read_checkpoint, restore_rng,
                          save_checkpoint)
 from .config import TrainConfig, learning_rate
-from .evaluate import check_same_vocabulary, evaluate
+from .scoring import check_same_vocabulary, evaluate
 
 METRICS = "metrics.jsonl"
 

@@ -31,7 +31,6 @@ from ...music import Piece
 from ...music.piece import NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE
 from ...music.sustain import apply_sustain
 from ..base import Codec, Encoded, Skipped, decode_ids
-
 from .config import RemiConfig, parse_time_signature
 
 # Token kinds (decoding looks each id up in a table of these).
