@@ -108,7 +108,7 @@ def nll_per_source(corpus: Corpus, model: str) -> None:
         write_corpus(tmp, corpus.codec, [np.asarray(corpus.piece(i)) for i in rows],
                      split={"method": "hash", "valid": 1.0, "test": 0.0})
         out = json.loads(studio("evaluate", "--model", model, "--corpus", tmp, "--split", "valid", "--json"))
-        print(f"  {name:13s} {out['pieces']:4d} tunes {out['tokens']:7d} tokens  NLL {out['nll']:.4f} nats/token")
+        print(f"  {name:13s} {out['pieces']:4d} tunes {out['tokens']:7d} tokens  NLL {out['nll_per_token']:.4f} nats/token")
         studio("corpus", "remove", tmp)
 
 
