@@ -31,8 +31,7 @@ def test_jam_starts_plays_steers_stops_and_keeps_the_last_seconds(window, qtbot,
     shipped = panel.model.findText("performance (shipped)")
     assert shipped >= 0, "the shipped performance model is listed"
     panel.model.setCurrentIndex(shipped)
-    assert not panel.use_density.isEnabled() and not panel.pitch_boxes[0].isEnabled()  # trained without them
-    assert "trained without" in panel.use_density.toolTip()
+    assert panel.use_density.isEnabled() and panel.pitch_boxes[0].isEnabled()  # the shipped model has controls
     window.choose_output(f"port:{receiver.client}")
     window.actions_["jam"].trigger()  # Transport ▸ Jam (J)
     assert window.docks["Jam"].isVisible()
@@ -59,7 +58,7 @@ def test_jam_starts_plays_steers_stops_and_keeps_the_last_seconds(window, qtbot,
     assert prov["changes"][0]["changes"] == {"temperature": 0.7}
     panel.keep_all_button.click()
     whole = window.current_tab().document.piece
-    assert len(whole.notes) > len(doc.piece.notes)
+    assert len(whole.notes) >= len(doc.piece.notes) and whole.duration > 2.0  # the whole jam, not its last 2 s
     assert not window.errors
 
 

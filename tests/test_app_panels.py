@@ -38,6 +38,13 @@ def folk_model(studio_home):
         "format": "studio-model", "architecture": {"vocab_size": 7, "cell": "lstm", "layers": 2, "units": 64},
         "parameters": 52000, "training": {"corpus": "session", "steps": 300, "valid_nll_per_token": 1.234},
         "codec": {"codec": "folk", "vocab": ["M:6/8", "M:4/4", "K:Cmaj", "K:Cdor", "C", "D", "|"]}})
+    from safetensors.torch import save_file
+
+    from studio.nn.folder import weights_of
+    from studio.nn.model import ModelConfig, SequenceModel
+
+    save_file(weights_of(SequenceModel(ModelConfig(vocab_size=7, layers=2, units=64))),
+              str(folder / "weights.safetensors"))  # a model folder is listed as healthy only with its weights
     return folder
 
 

@@ -188,10 +188,11 @@ def test_ctrl_c_ends_every_sounding_note_and_keeps_the_recording(receiver, tmp_p
 def test_cli_jam_refuses_bad_options_clearly(capsys):
     from studio.cli import main
 
-    for args, said in ((["--seconds", "-1"], "--seconds must be positive"),
-                       (["--change", "soon:temperature=1"], "--change 'soon:temperature=1'"),
-                       (["--record", "jam.wav"], "--record writes a MIDI file"),
-                       (["--note-density", "3", "--virtual"], "--note-density needs a model trained with that control")):
-        assert main(["jam", "--model", "performance", *args]) == 2
+    for args, said in ((["--model", "performance", "--seconds", "-1"], "--seconds must be positive"),
+                       (["--model", "performance", "--change", "soon:temperature=1"], "--change 'soon:temperature=1'"),
+                       (["--model", "performance", "--record", "jam.wav"], "--record writes a MIDI file"),
+                       (["--model", "performance", "--pitch-histogram", ",".join(["0"] * 12), "--virtual"], "not all zero"),
+                       (["--model", "folk", "--note-density", "3", "--virtual"], "--note-density is a performance control")):
+        assert main(["jam", *args]) == 2
         err = capsys.readouterr().err
         assert said in err and "Traceback" not in err

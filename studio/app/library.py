@@ -33,6 +33,8 @@ class Entry:
             pieces = stats.get("pieces", stats.get("tunes"))
             codec = (i.get("codec") or {}).get("codec", "?")
             return f"{codec}, {pieces} pieces" if pieces is not None else codec
+        if "error" in i:  # a broken model folder is listed, saying why
+            return f"broken: {i['error']}"
         arch = i.get("architecture") or {}
         shape = f"{arch.get('cell', '')} {arch.get('layers', '?')}x{arch.get('units', '?')}" if arch else ""
         return ", ".join(x for x in ((i.get("codec") or {}).get("codec", ""), shape) if x)
@@ -52,10 +54,11 @@ def user_corpora() -> list[Entry]:
 
 
 def models() -> list[Entry]:
-    """Model folders: the user's own, then the shipped defaults (a broken folder shows with an empty card)."""
+    """Model folders: the user's own, then the shipped defaults (a broken folder is listed with the reason)."""
     from ..nn import list_models
 
-    return [Entry("model", m.name + (" (shipped)" if m.shipped else ""), str(m.path), m.card or {})
+    return [Entry("model", m.name + (" (shipped)" if m.shipped else ""), str(m.path),
+                  m.card if m.card is not None else {"error": m.error or "unreadable"})
             for m in sorted(list_models(), key=lambda m: m.shipped)]
 
 
@@ -100,6 +103,8 @@ def card_html(entry: Entry) -> str:
         rows = [("Codec", (i.get("codec") or {}).get("codec", "?")), ("Created", i.get("created", "")),
                 ("Sources", ", ".join(map(str, i.get("sources", [])))), ("Split", i.get("split", ""))]
         rows += [(k.replace("_", " ").capitalize(), v) for k, v in (i.get("stats") or {}).items()]
+    elif "error" in i:
+        rows = [("Status", f"broken, cannot be used: {i['error']}")]
     else:
         arch, training = i.get("architecture") or {}, i.get("training") or {}
         rows = [("Codec", (i.get("codec") or {}).get("codec", "?")),

@@ -93,6 +93,19 @@ class Codec(ABC):
             report.skipped.append(Skipped(str(path), exc.message()))
         return report
 
+    def prepared_midi(self, path: str | Path, dropped: str):
+        """A MIDI file read and prepared for this codec (its `prepare`), or a Skipped naming the file and why:
+        unreadable, or no notes left once `dropped` (what prepare leaves out) is gone."""
+        from ..music.midi_io import read_midi
+
+        try:
+            piece = self.prepare(read_midi(Path(path)))
+        except StudioError as exc:
+            return Skipped(str(path), exc.message())
+        if not len(piece.notes):
+            return Skipped(str(path), f"no notes to encode ({dropped} are left out)")
+        return piece
+
     controls = None  # codecs with conditioning controls (performance: density, pitch classes) set this
 
     def augment(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:

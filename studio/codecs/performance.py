@@ -28,7 +28,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import InvalidArgument, StudioError
+from ..errors import InvalidArgument
 from ..music import Piece
 from ..music.piece import NOTE_DTYPE
 from ..music.sustain import apply_sustain
@@ -218,19 +218,11 @@ class PerformanceCodec(Codec):
 
     # ------------------------------------------------------------------------------------ files
     def iter_file(self, path: str | Path) -> Iterator[Encoded | Skipped]:
-        from ..music.midi_io import read_midi
-
-        label = str(path)
-        try:
-            piece = self.prepare(read_midi(Path(path)))
-        except StudioError as exc:
-            yield Skipped(label, exc.message())
+        piece = self.prepared_midi(path, f"drum notes and pitches outside {self.min_pitch}..{self.max_pitch}")
+        if isinstance(piece, Skipped):
+            yield piece
             return
-        if not len(piece.notes):
-            yield Skipped(label, "no notes to encode (drum notes and pitches outside "
-                                 f"{self.min_pitch}..{self.max_pitch} are left out)")
-            return
-        yield Encoded(label, self.encode_notes(piece.notes), notes=len(piece.notes), seconds=piece.duration,
+        yield Encoded(str(path), self.encode_notes(piece.notes), notes=len(piece.notes), seconds=piece.duration,
                       warnings=list(piece.warnings))
 
     # ------------------------------------------------------------------------------------ augmentation

@@ -26,7 +26,6 @@ from typing import Iterator
 
 import numpy as np
 
-from ...errors import StudioError
 from ...music import Piece
 from ...music.piece import NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE
 from ...music.sustain import apply_sustain
@@ -317,17 +316,10 @@ class RemiCodec(Codec):
 
     # ------------------------------------------------------------------------------------ files
     def iter_file(self, path: str | Path) -> Iterator[Encoded | Skipped]:
-        from ...music.midi_io import read_midi
-
         label = str(path)
-        try:
-            piece = self.prepare(read_midi(Path(path)))
-        except StudioError as exc:
-            yield Skipped(label, exc.message())
-            return
-        if not len(piece.notes):
-            yield Skipped(label, "no notes to encode (pitches outside "
-                                 f"{self.settings.min_pitch}..{self.settings.max_pitch} are left out)")
+        piece = self.prepared_midi(path, f"pitches outside {self.settings.min_pitch}..{self.settings.max_pitch}")
+        if isinstance(piece, Skipped):
+            yield piece
             return
         ids, warnings = self.encode_prepared(piece)
         yield Encoded(label, ids, notes=len(piece.notes), seconds=piece.duration,
