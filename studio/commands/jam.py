@@ -2,6 +2,7 @@
 --seconds; with --record, what was heard is written as MIDI (and its provenance beside it as JSON)."""
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 
@@ -85,6 +86,9 @@ def cmd_jam(args) -> int:
         else:
             player.use_builtin()
         stopped = threading.Event()
+        # Ctrl+C only asks the loop to end: a KeyboardInterrupt raised in the middle of the player's or the
+        # sampler's bookkeeping could leave a lock held or a pipe unread, and the jam would never end.
+        previous = signal.signal(signal.SIGINT, lambda *_: stopped.set())
         jam.start()
         print(f"jamming with {directory.name} on {player.output}"
               + (f" for {args.seconds:g} s" if args.seconds else " (Ctrl+C stops)"), flush=True)
@@ -101,6 +105,7 @@ def cmd_jam(args) -> int:
             pass
         finally:
             jam.stop()
+            signal.signal(signal.SIGINT, previous)
     if failed:
         warn(f"the jam stopped: {failed[0]}")
     heard = jam.recording()
