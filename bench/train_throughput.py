@@ -7,6 +7,8 @@ step on random ids already in memory. Both run in this process, one after the ot
 
     python bench/train_throughput.py                       # folk-rnn and performance-rnn presets
     python bench/train_throughput.py --steps 5 --presets performance-rnn
+    python bench/train_throughput.py --device cuda --presets performance-rnn --batch 128 --controls \
+        --loader-workers 12 --steps 20            # on a GPU: engine (bf16 autocast) against bare cuDNN nn.LSTM
 
 Positions/s counts every computed position (padding included), the fair overhead comparison; for whole-tune
 batching the real (unpadded) tokens/s is printed too.
@@ -43,9 +45,10 @@ def synthetic_corpus(name: str, codec_name: str, preset: str, seed: int = 0):
     return write_corpus(name, codec, arrays, split={"method": "hash", "valid": 0.0, "test": 0.0})
 
 
-def engine(corpus, preset: str, steps: int, out: Path, seq_len: int | None) -> tuple[float, float, tuple]:
-    config = make_config(preset, corpus=corpus.name, steps=steps + 1, device="cpu", seq_len=seq_len,
-                         checkpoint_every=10 ** 6, checkpoint_minutes=10 ** 6, eval_every=10 ** 6, log_every=1)
+def engine(corpus, preset: str, steps: int, out: Path, seq_len: int | None, **options) -> tuple[float, float, tuple]:
+    options = {k: v for k, v in options.items() if v is not None}
+    config = make_config(preset, corpus=corpus.name, steps=steps + 1, seq_len=seq_len, checkpoint_every=10 ** 6,
+                         checkpoint_minutes=10 ** 6, eval_every=10 ** 6, log_every=1, **options)
     marks = {}
 
     def on_event(event):
@@ -61,27 +64,33 @@ def engine(corpus, preset: str, steps: int, out: Path, seq_len: int | None) -> t
     return positions / (t1 - t0), (tok1 - tok0) / (t1 - t0), shape
 
 
-def bare(preset: str, vocab: int, shape: tuple, steps: int) -> float:
+def bare(preset: str, vocab: int, shape: tuple, steps: int, device: str = "cpu", amp: bool = True) -> float:
+    """The same shapes through nn.LSTM alone (cuDNN's fused LSTM on a GPU, with bf16 autocast when `amp`)."""
     config = make_config(preset)
     torch.manual_seed(0)
+    dev = torch.device(device)
     lstm = torch.nn.LSTM(vocab, config.units, config.layers, batch_first=True,
-                         dropout=config.dropout if config.layers > 1 else 0.0)
-    head = torch.nn.Linear(config.units, vocab)
+                         dropout=config.dropout if config.layers > 1 else 0.0).to(dev)
+    head = torch.nn.Linear(config.units, vocab).to(dev)
     drop = torch.nn.Dropout(config.dropout)
     params = list(lstm.parameters()) + list(head.parameters())
     optimizer = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}[config.optimizer](params, lr=config.lr)
-    ids = torch.randint(0, vocab, (shape[0], shape[1] + 1))
+    ids = torch.randint(0, vocab, (shape[0], shape[1] + 1), device=dev)
+    autocast = dev.type == "cuda" and amp
     times = []
     for step in range(steps + 1):
         t = time.perf_counter()
         for g in optimizer.param_groups:
             g["lr"] = learning_rate(config, step, steps + 1)
-        out, _ = lstm(F.one_hot(ids[:, :-1], vocab).float())
-        loss = F.cross_entropy(head(drop(out)).transpose(1, 2), ids[:, 1:])
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
+            out, _ = lstm(F.one_hot(ids[:, :-1], vocab).float())
+            loss = F.cross_entropy(head(drop(out)).transpose(1, 2).float(), ids[:, 1:])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, config.clip)
         optimizer.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
     return shape[0] * shape[1] * steps / sum(times[1:])
 
@@ -91,16 +100,25 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed steps per loop (after one warm-up step)")
     parser.add_argument("--presets", nargs="+", default=["folk-rnn", "performance-rnn"])
     parser.add_argument("--seq-len", type=int, help="override the performance-rnn window length (default 512)")
+    parser.add_argument("--batch", type=int, help="override the preset's batch size")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--no-amp", dest="amp", action="store_false", help="float32 on CUDA (default: bf16 autocast)")
+    parser.add_argument("--controls", action="store_true", help="performance-rnn with the note-density and "
+                                                                "pitch-class controls computed for every batch")
+    parser.add_argument("--loader-workers", type=int, default=0, help="processes preparing batches ahead")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="studio-bench-"))
     os.environ["STUDIO_HOME"] = str(home)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPU cores")
+    gpu = f", {torch.cuda.get_device_name()}" if args.device == "cuda" else ""
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPU cores{gpu}")
     for preset in args.presets:
         codec_name = "folk" if preset == "folk-rnn" and "folk" in available() else "performance"
         corpus = synthetic_corpus(preset, codec_name, preset)
         seq_len = args.seq_len if preset == "performance-rnn" else None
-        pos_s, tok_s, shape = engine(corpus, preset, args.steps, home / f"run-{preset}", seq_len)
-        bare_s = bare(preset, corpus.codec.vocab_size, shape, args.steps)
+        pos_s, tok_s, shape = engine(corpus, preset, args.steps, home / f"run-{preset}", seq_len, device=args.device,
+                                     amp=args.amp, batch_size=args.batch, loader_workers=args.loader_workers,
+                                     controls=args.controls if preset == "performance-rnn" else None)
+        bare_s = bare(preset, corpus.codec.vocab_size, shape, args.steps, args.device, args.amp)
         real = f", real tokens/s {tok_s:,.0f}" if tok_s < 0.99 * pos_s else ""
         print(f"{preset:16s} codec {codec_name} (vocab {corpus.codec.vocab_size}), batch x time {shape[0]}x{shape[1]}: "
               f"engine {pos_s:,.0f} positions/s{real}; bare nn.LSTM {bare_s:,.0f}/s; ratio {pos_s / bare_s:.1%}")

@@ -52,6 +52,20 @@ def test_model_folder_round_trip(tmp_path, cell, kw):
         assert loaded.head.weight is loaded.embed.weight
 
 
+def test_half_precision_weights_load_as_float32(tmp_path):
+    """A GPU run's weights come back in float16 (half the size: a 3x512 model fits the 25 MB budget)."""
+    from safetensors.torch import load_file, save_file
+
+    model = small_model().eval()
+    save_model(model, tmp_path / "m", CODEC.config)
+    weights = tmp_path / "m" / "weights.safetensors"
+    save_file({k: v.half() for k, v in load_file(weights).items()}, weights)
+    loaded = load_model(tmp_path / "m")
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    tokens = torch.randint(0, CODEC.vocab_size, (2, 5))
+    torch.testing.assert_close(loaded(tokens)[0], model(tokens)[0], rtol=0, atol=2e-2)
+
+
 def test_bad_architecture_is_refused():
     with pytest.raises(InvalidArgument, match="weight tying needs an embedding as wide"):
         ModelConfig(vocab_size=5, units=16, embedding=8, tie_weights=True)

@@ -214,3 +214,29 @@ def test_a_model_without_controls_keeps_the_clear_error():
     for settings in (Settings(note_density=8), Settings(pitch_histogram=[1] * 12)):
         with pytest.raises(InvalidArgument, match="trained with"):
             Generation(model, 1, settings)
+
+
+def test_batches_prepared_by_worker_processes_train_the_same_model(tmp_path):
+    """`--loader-workers` (for GPUs) moves batch preparation into processes; the run must not change."""
+    from studio.corpus.loader import PrefetchedBatches, WindowBatches
+    from studio.training.checkpoint import CHECKPOINT, model_weights, read_checkpoint
+
+    codec = get_codec("performance")
+    pieces = [codec.encode(scale_piece(rate=rate, seconds=6, pitches=C_MAJOR)) for rate in (2, 5, 9, 12, 3, 7)]
+    corpus = write_corpus("scales", codec, pieces, split={"valid": 0.2, "test": 0.0})
+    inline = WindowBatches(corpus, "train", 32, 4, controls=True)
+    ahead = PrefetchedBatches(WindowBatches(corpus, "train", 32, 4, controls=True), corpus.path, workers=2)
+    try:
+        for step in (0, 1, 5, 2):  # a jump back (a resume) is served too
+            a, b = inline.batch(step), ahead.batch(step)
+            assert np.array_equal(a.inputs, b.inputs) and np.array_equal(a.controls, b.controls)
+    finally:
+        ahead.close()
+    runs = {}
+    for workers in (0, 2):
+        config = make_config("small", layers=1, units=16, embedding=8, dropout=0.0, batch_size=4, seq_len=32,
+                             steps=4, eval_every=4, log_every=2, checkpoint_every=4, device="cpu", controls=True,
+                             loader_workers=workers)
+        Trainer(tmp_path / f"w{workers}", config, corpus).run()
+        runs[workers] = model_weights(read_checkpoint(tmp_path / f"w{workers}" / CHECKPOINT)[0])
+    assert all(torch.equal(runs[0][name], runs[2][name]) for name in runs[0])

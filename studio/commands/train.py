@@ -43,6 +43,8 @@ def register(sub) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="no mixed precision on CUDA")
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None)
+    p.add_argument("--loader-workers", type=int, metavar="N",
+                   help="worker processes that prepare batches ahead of the training loop (for GPUs; 0: none)")
     p.add_argument("--controls", action="store_true", default=None,
                    help="condition on the codec's controls (performance: note density and pitch-class histogram, "
                         "each hidden at random in training, so the model samples with or without them)")
@@ -63,7 +65,7 @@ def register(sub) -> None:
 
 SETTINGS = ("cell", "layers", "units", "embedding", "tie_weights", "dropout", "batching", "batch_size", "seq_len",
             "lr", "optimizer", "clip", "warmup_steps", "decay", "steps", "epochs", "eval_every", "checkpoint_every",
-            "patience", "seed", "device", "amp", "augment", "controls")
+            "patience", "seed", "device", "amp", "augment", "controls", "loader_workers")
 
 
 def cmd_train(args) -> int:
@@ -72,8 +74,8 @@ def cmd_train(args) -> int:
     chosen = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
     if args.resume:
         if args.corpus or args.out or args.preset:
-            raise InvalidArgument("--resume DIR continues a run as it was; give only --steps/--epochs/--device with it")
-        trainer = Trainer.resume(args.resume, **{k: v for k, v in chosen.items() if k in ("steps", "epochs", "device")})
+            raise InvalidArgument("--resume DIR continues a run as it was; give only --steps/--epochs/--device/--loader-workers with it")
+        trainer = Trainer.resume(args.resume, **{k: v for k, v in chosen.items() if k in ("steps", "epochs", "device", "loader_workers")})
     else:
         if not args.corpus or not args.out:
             raise InvalidArgument("give --corpus NAME and --out DIR (or --resume DIR)")

@@ -23,6 +23,7 @@ from ..codecs.base import Codec, Skipped
 from ..errors import InvalidArgument, StudioError
 from . import cache
 from .builtin import PREFIX, expand_sources
+from .pool import worker_pool
 from .store import CorpusWriter, ids_dtype
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
@@ -204,51 +205,6 @@ class _Encoder:
             except Exception as exc:  # a worker died (e.g. the parser crashed on this file)
                 pending = Skipped(str(path), f"could not be encoded ({type(exc).__name__}: {exc})")
         return path, pending
-
-
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers die with this process."""
-    context = _pool_context()
-    parent = os.getpid() if context.get_start_method() == "fork" else None
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(parent,))
-
-
-def _pool_context():
-    """fork when this process runs one thread (fast, and the caller's main module is not re-run); with
-    other threads running (the GUI) fork is unsafe, so forkserver (or spawn where that is missing)."""
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-def die_with_parent(parent: int | None) -> None:
-    """Worker start-up: end this worker the moment the process that started it dies (a killed import must
-    not leave workers encoding for nobody). Linux: the kernel's parent-death signal; elsewhere a thread
-    that watches the parent id. `parent` is the importing process when workers are forked from it (they
-    may have missed its death before the signal was armed); under forkserver the server is the parent,
-    and it exits when the importing process does."""
-    import signal
-    import sys
-
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    else:
-        start = os.getppid()
-
-        def watch() -> None:
-            while os.getppid() == start:
-                time.sleep(0.2)
-            os._exit(1)
-
-        threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
-    if parent is not None and os.getppid() != parent:
-        os._exit(1)
 
 
 _codecs: dict[str, Codec] = {}

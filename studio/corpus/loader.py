@@ -56,6 +56,12 @@ class _Batches:
         self.rank, self.world_size = rank, world_size
         self.local = batch_size // world_size
         self.augment = augment
+        self._recipe = {"split": split, "batch_size": batch_size, "seed": seed, "rank": rank,
+                        "world_size": world_size, "augment": augment}
+
+    def recipe(self) -> dict:
+        """The keyword arguments that build these same batches from the same corpus (for worker processes)."""
+        return dict(self._recipe)
 
     @property
     def my_rows(self) -> range:
@@ -85,6 +91,7 @@ class WindowBatches(_Batches):
         if controls and self.controls is None:
             raise InvalidArgument(f"the {self.codec.name} codec has no conditioning controls to train with")
         self.seq_len = seq_len
+        self._recipe.update(seq_len=seq_len, controls=controls)
         self.starts = np.concatenate([[0], np.cumsum(self.lengths + 2)])  # framed offset of each piece
         self.total = int(self.starts[-1])
 
@@ -138,6 +145,7 @@ class TuneBatches(_Batches):
                  world_size: int = 1, augment: bool = True, max_len: int | None = None):
         super().__init__(corpus, split, batch_size, seed, rank, world_size, augment)
         self.max_len = max_len  # longer pieces are cut to their first max_len tokens
+        self._recipe.update(max_len=max_len)
         self._plans: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -195,3 +203,46 @@ def framed_batch(bodies: list, codec) -> Batch:
             seq[i, 0], seq[i, 1:len(body) + 1], seq[i, len(body) + 1] = codec.bos_id, body, codec.eos_id
             mask[i, :len(body) + 1] = True
     return Batch(seq[:, :-1], seq[:, 1:], mask)
+
+
+class PrefetchedBatches:
+    """Batches computed ahead of the training loop by worker processes. `batch(step)` of the wrapped batches
+    is a pure function of the step, so what comes back is exactly what they give in-process (resume stays
+    exact); the numpy work of a batch (windows, augmentation, controls: over a second for 128 x 512 events
+    with controls) then runs beside the model's step instead of before it, which a GPU would wait on."""
+
+    def __init__(self, batches: WindowBatches | TuneBatches, corpus_path, workers: int, ahead: int | None = None):
+        from .pool import worker_pool
+
+        self.batches = batches
+        self.ahead = ahead or 2 * workers
+        recipe = (type(batches).__name__, str(corpus_path), batches.recipe())
+        self.pool = worker_pool(workers, _open_batches, (recipe,))
+        self.pending: dict = {}
+
+    def batch(self, step: int) -> Batch:
+        for old in [s for s in self.pending if s < step]:  # a jump (resume): what was fetched is not needed
+            self.pending.pop(old).cancel()
+        for s in range(step, step + self.ahead):
+            if s not in self.pending:
+                self.pending[s] = self.pool.submit(_worker_batch, s)
+        return self.pending.pop(step).result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pending.clear()
+
+
+_worker_batches = None  # the batches object of this worker process
+
+
+def _open_batches(recipe) -> None:
+    global _worker_batches
+    from .store import Corpus
+
+    kind, path, kwargs = recipe
+    _worker_batches = {"WindowBatches": WindowBatches, "TuneBatches": TuneBatches}[kind](Corpus.open(path), **kwargs)
+
+
+def _worker_batch(step: int) -> Batch:
+    return _worker_batches.batch(step)

@@ -32,6 +32,7 @@ class TrainConfig:
     seq_len: int = 256
     max_tune_len: int = 1024  # whole-tune batching: longer pieces are cut
     augment: bool = True
+    loader_workers: int = 0  # processes that compute batches ahead of the training loop (0: in the loop)
     controls: bool = False  # condition on the codec's controls (performance: note density, pitch classes)
     # optimisation
     optimizer: str = "adam"
@@ -64,7 +65,7 @@ class TrainConfig:
         for name in ("layers", "units", "batch_size", "seq_len", "log_every", "eval_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, not {getattr(self, name)}")
-        for name in ("lr", "clip", "weight_decay", "warmup_steps", "epochs", "patience", "steps"):
+        for name in ("lr", "clip", "weight_decay", "warmup_steps", "epochs", "patience", "steps", "loader_workers"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 problems.append(f"{name} must be a number >= 0, not {value}")

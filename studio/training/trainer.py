@@ -25,7 +25,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from ..atomic import write_text
-from ..corpus.loader import TuneBatches, WindowBatches, split_pieces
+from ..corpus.loader import PrefetchedBatches, TuneBatches, WindowBatches, split_pieces
 from ..errors import InvalidArgument, StudioError, UnreadableFile
 from ..nn.folder import hardware, library_versions, save_model, weights_of
 from ..nn.model import ModelConfig, SequenceModel
@@ -196,9 +196,13 @@ class Trainer:
         if self.world > 1:
             net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
         self.net = net
+        # worker processes compute the next batches while the model steps (a GPU would otherwise wait on them)
+        self.feed = PrefetchedBatches(self.batches, self.corpus.path, c.loader_workers) if c.loader_workers else self.batches
         try:
             return self._loop()
         finally:
+            if self.feed is not self.batches:
+                self.feed.close()
             if owns_group:
                 dist.destroy_process_group()
 
@@ -239,7 +243,7 @@ class Trainer:
             lr = learning_rate(c, self.step, self.total_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            loss, tokens = self._train_step(self.batches.batch(self.step))
+            loss, tokens = self._train_step(self.feed.batch(self.step))
             self.step += 1
             self.tokens_seen += tokens
             window_tokens += tokens
