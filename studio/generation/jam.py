@@ -27,7 +27,9 @@ SYNTH_PUSH_EVERY = 1.0  # seconds of new music between pieces handed to the buil
 FEED_INTERVAL = 0.1  # how often the feeder looks at the playhead
 KEEP_BEHIND = 1.0  # seconds of past notes still handed to the player (notes sounding across the playhead)
 START_TIMEOUT = 90.0  # a loaded machine can take a minute to start the sampler process (torch, the model)
-LOW_WATER = 0.15  # seconds of music in hand below which playback waits for the sampler rather than skip notes
+LOW_WATER = 0.15  # seconds of music in hand (beyond what the output holds) below which playback waits for
+# the sampler rather than skip notes
+SYNTH_QUEUE = 2.0  # seconds the built-in synth hands its audio device at once (PulseAudio's buffer)
 MAX_AHEAD = 10.0  # a sampler that could not keep up is given up to this much lead
 
 
@@ -70,9 +72,8 @@ class Jam:
     def start(self, timeout: float = START_TIMEOUT) -> "Jam":
         """Begin sampling, wait until a little music is in hand, then start playing it."""
         if self.ahead_seconds is None:
-            builtin = str(getattr(self.player, "output", "")).startswith("built-in")
-            self.ahead_seconds = AHEAD_SYNTH if builtin else AHEAD_MIDI
-        if str(getattr(self.player, "output", "")).startswith("built-in"):
+            self.ahead_seconds = AHEAD_SYNTH if self._builtin() else AHEAD_MIDI
+        if self._builtin():
             # The synth renders again every 2-second segment not yet begun on each new piece: hand it one
             # a second, not ten (it is far ahead anyway).
             self._push_every = self._to_unit(SYNTH_PUSH_EVERY)
@@ -80,8 +81,11 @@ class Jam:
             raise InvalidArgument(f"a jam needs to sample some music ahead, not {self.ahead_seconds} s")
         self.stream.set_ahead(self._to_unit(self.ahead_seconds) if self.unit == "seconds" else FOLK_AHEAD_BARS)
         self.stream.start()
-        if not self.stream.wait_for(min(self.stream.ahead, self._to_unit(1.0)), timeout) and self.error is None:
-            self.error = JamFailed(f"the model did not sample its first second of music within {timeout:g} s")
+        # The synth hands its device a couple of seconds at once: have those in hand before it starts, or their
+        # notes would come too late to be heard (see SynthPlayer.set_piece).
+        first = 1.0 + (SYNTH_QUEUE if self._builtin() else 0.0)
+        if not self.stream.wait_for(min(self.stream.ahead, self._to_unit(first)), timeout) and self.error is None:
+            self.error = JamFailed(f"the model did not sample its first {first:g} s of music within {timeout:g} s")
         if self.error is not None:
             self.stream.stop()
             raise self.error
@@ -171,6 +175,9 @@ class Jam:
         return out
 
     # ------------------------------------------------------------------ inside
+    def _builtin(self) -> bool:
+        return str(getattr(self.player, "output", "")).startswith("built-in")
+
     def _to_unit(self, seconds: float) -> float:
         if self.unit == "seconds":
             return seconds
@@ -203,8 +210,9 @@ class Jam:
             while not self._halt.wait(FEED_INTERVAL):
                 heard = max(0.0, float(self.player.position) - self.offset)
                 self.stream.set_playhead(self._to_unit(heard))
-                if self._in_hand(heard) < LOW_WATER:
-                    self._stall(heard)
+                lead = float(getattr(self.player, "lead", 0.0))  # handed to the output, not heard yet
+                if self._in_hand(heard) < LOW_WATER + lead:
+                    self._stall(heard, lead)
                 self._push()
                 if self.error is not None:
                     break
@@ -216,14 +224,15 @@ class Jam:
         scale = 1.0 if self.unit == "seconds" else self._seconds_per_bar()
         return self.stream.length * scale - heard
 
-    def _stall(self, heard: float) -> None:
-        """The sampler fell behind (a loaded machine): pause until it is ahead again and give it more lead,
-        so that no note is skipped; the wait is logged."""
+    def _stall(self, heard: float, lead: float = 0.0) -> None:
+        """The sampler fell behind (a loaded machine): pause until it is ahead again, by the output's own
+        `lead` too, and give it more lead, so that no note is skipped; the wait is logged (playback time
+        then stops with the sound: a jam of S seconds still sounds for S seconds)."""
         began = time.perf_counter()
         self.player.pause()
         self.stream.set_ahead(min(self.stream.ahead * 1.5, self._to_unit(MAX_AHEAD)))
         self.ahead_seconds = min(self.ahead_seconds * 1.5, MAX_AHEAD)
-        while not self._halt.is_set() and self.error is None and self._in_hand(heard) < 2 * LOW_WATER:
+        while not self._halt.is_set() and self.error is None and self._in_hand(heard) < 2 * LOW_WATER + lead:
             self.stream.wait_for(self.stream.length + self._to_unit(LOW_WATER), timeout=0.1)
         if self._halt.is_set():
             return
