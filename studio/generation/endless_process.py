@@ -45,6 +45,7 @@ class EndlessProcess(Stream):
         super().__init__(Generation(model, 1, settings, primer=primer, endless=True), ahead, on_error)
         self.model_dir = str(Path(model_dir).resolve())
         self.device = device
+        self.primed = primer is not None  # the child is told the primer's tokens (it has no primer piece)
         self.applied: list[tuple[int, int]] = []
         self._proc: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
@@ -58,7 +59,7 @@ class EndlessProcess(Stream):
                                       text=True, bufsize=1)
         g = self.generation
         self._send({"model": self.model_dir, "device": self.device, "settings": g.settings.to_dict(),
-                    "header": self.header if g.plan.header and self.unit == "seconds" else None,
+                    "header": self.header if self.primed else None,
                     "ahead": self.ahead})
         self._reader = threading.Thread(target=self._read, daemon=True, name="endless-process-reader")
         self._reader.start()
