@@ -98,6 +98,9 @@ class StampedPort:
 
     def __init__(self, port):
         self._port, self.name, self.sent = port, port.name, []
+        # The port's own rtmidi client, which the player's port-presence check asks (without it the check
+        # opens a new JACK client every second, which stalls JACK and the scheduler: not what users get).
+        self._rt = getattr(port, "_rt", None)
 
     def send(self, msg) -> None:
         self._port.send(msg)

@@ -24,11 +24,13 @@ from pathlib import Path
 from ..errors import StudioError
 from ..music import Piece
 from ..nn import SequenceModel
+from ..realtime import HELPER, raise_thread_priority
 from .endless import EndlessGeneration, Stream
 from .rules import Plan
 from .sampler import Generation, Settings
 
-FORWARD_INTERVAL = 0.01  # how often the child sends what it has sampled
+FORWARD_INTERVAL = 0.05  # how often the child sends what it has sampled (each message wakes a thread of the
+# playing process, one more chance to hold the interpreter lock when preempted: see studio.realtime)
 
 
 class SamplerFailed(StudioError):
@@ -104,6 +106,7 @@ class EndlessProcess(Stream):
                 pass
 
     def _read(self) -> None:
+        raise_thread_priority(HELPER)  # it shares the interpreter lock with the MIDI scheduler (studio.realtime)
         error = None
         for line in self._proc.stdout:
             message = json.loads(line)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import InvalidArgument, StudioError
 from ..music import Piece
+from ..realtime import HELPER, raise_thread_priority
 
 AHEAD_MIDI = 1.5  # seconds sampled ahead of the playhead for a MIDI port (the delay before a change is heard)
 AHEAD_SYNTH = 5.0  # the built-in synth renders 2-second segments ahead, so it needs more in hand
@@ -221,6 +222,7 @@ class Jam:
         self.player.set_piece(window)
 
     def _feed(self) -> None:
+        raise_thread_priority(HELPER)  # it shares the interpreter lock with the MIDI scheduler (studio.realtime)
         try:
             while not self._halt.wait(FEED_INTERVAL):
                 heard = max(0.0, float(self.player.position) - self.offset)
