@@ -47,7 +47,7 @@ class JamPanel(QWidget):
         self.model.currentIndexChanged.connect(lambda _i: self._model_changed())
         self.primer = QComboBox()
         self.primer.addItems(list(PRIMERS))
-        self.primer.setToolTip("Notes a performance model continues from (folk models start a tune of their own)")
+        self.primer.setToolTip("Notes the model continues from (a folk model: the tune's first bars, in its key)")
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.05, decimals=2, value=1.0)
         self.temperature.setToolTip("Lower: safer, more repetitive; higher: more surprising. Heard within a "
                                     "second or two while jamming (0 = always the likeliest note)")
@@ -159,7 +159,7 @@ class JamPanel(QWidget):
         """Load the model, start the sampler and, once the first second of music is in hand, play."""
         from ..generation.endless import EndlessGeneration
         from ..generation.endless_process import EndlessProcess
-        from ..generation.jam import Jam
+        from ..generation.jam import Jam, primed_settings
 
         path = self.model.currentData()
         if not path:
@@ -174,7 +174,9 @@ class JamPanel(QWidget):
             if self.primer.currentText() != "None" and self.primer_provider is not None and \
                     model.codec_config.get("codec") == "performance":
                 primer = self.primer_provider(self.primer.currentText())
-            settings = self.settings()
+            elif self.primer.currentText() != "None" and self.primer_provider is not None:  # a folk model
+                primer = self.primer_provider(self.primer.currentText())
+            settings = primed_settings(self.settings(), primer, model)
             stream = EndlessProcess(model, path, settings, primer) if self.in_child_process else \
                 EndlessGeneration(model, settings, primer)
             self.transport.stop()

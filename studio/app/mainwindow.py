@@ -26,6 +26,7 @@ from .genjob import bar_at, tune_bars
 from .library import LibraryPanel, run_import
 from .modelview import install_model_view
 from .pianoroll import PianoRoll
+from .preferences import Preferences
 from .train import TrainPanel
 from .transport import Transport, render_midi_to_wav
 from . import transportbar, welcome
@@ -102,14 +103,15 @@ class MainWindow(QMainWindow):
         self.output_menu.setToolTipsVisible(True)
         self.output_menu.aboutToShow.connect(self._fill_output_menu)
         self.actions_["follow"].setChecked(True)
-        self.actions_["normalize_wav"].setChecked(True)
+        self.preferences = Preferences()  # choices kept between sessions
+        self.actions_["normalize_wav"].setChecked(self.preferences.get("normalize_wav", True))
         self._wire_panels()
         self.jam_panel.transport = self.transport
         self.transport_bar = transportbar.install(self)
         welcome.install(self)
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_IDLE_MS)
         self._autosave_timer.timeout.connect(self.autosave)
-        self.statusBar().showMessage("Ready")
+        self.statusBar().showMessage(self.preferences.problem or "Ready")
         self.resize(1400, 860)
         self._update_actions()
         self.model_view = install_model_view(self)  # View > Model: surprise, predictions, cells (modelview.py)
@@ -167,6 +169,7 @@ class MainWindow(QMainWindow):
             if not doc.selected.any():
                 return None
             chosen = doc.piece.with_notes(doc.notes[doc.selected])
+            chosen.meta.pop("abc", None)  # the whole tune's text: a folk model reads the selected notes instead
             return chosen.shift(-float(chosen.notes["start"].min()))
         return doc.piece.copy()
 
@@ -480,6 +483,7 @@ class MainWindow(QMainWindow):
         self._run(job)
 
     def on_normalize_wav(self, checked: bool = True) -> None:
+        self._guarded(self.preferences.set, "normalize_wav", bool(checked))
         self.message("WAV exports " + ("peak at -1 dBFS" if checked else "keep the synth's own level"))
 
     def on_close_tab(self) -> None:
