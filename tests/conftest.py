@@ -44,12 +44,13 @@ def studio_cli():
     return run_studio
 
 
-# Tests that share one real device (the JACK server, the PulseAudio daemon) run in one pytest-xdist worker,
-# one after another; everything else may run side by side (`./scripts/test.sh` runs two workers).
-REAL_IO_MODULES = {"test_playback_live", "test_playback_audio", "test_jam", "test_app_jam", "test_app_playback"}
+# Tests on one real device (the JACK server, the PulseAudio daemon, which these fixtures start) run in
+# one pytest-xdist worker, one after another; everything else may run side by side (`./scripts/test.sh`
+# runs two workers).
+REAL_DEVICE_FIXTURES = {"jack_server", "receiver", "null_sink"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.module.__name__.rpartition(".")[2] in REAL_IO_MODULES:
-            item.add_marker(pytest.mark.xdist_group("real-io"))
+        if REAL_DEVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("real-device"))
