@@ -17,6 +17,9 @@
 # The device tool's call (carry gpu and .whl; the machine has torch, numpy, safetensors, tqdm, not platformdirs):
 #   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site;
 #   bash scripts/gpu_job.sh $OUT 7
+# To ship what comes back: NAME.safetensors -> models/NAME/weights.safetensors and NAME.model.json (in
+# report.tar.gz) -> models/NAME/model.json, then the card's prose and figures as train_default_models.sh's
+# publish step and the benches (bench/performance_targets.py, bench/folk_model.py) give them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
