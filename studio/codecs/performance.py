@@ -51,6 +51,8 @@ DEFAULTS = {
 class PerformanceCodec(Codec):
     name = "performance"
     file_extensions = (".mid", ".midi")
+    unit = "seconds"  # performances are unmetered: lengths and edit points are times
+    default_max_tokens = 20000  # about 100 events a second: a few minutes of music
 
     @classmethod
     def default(cls, **options) -> "PerformanceCodec":
@@ -226,6 +228,19 @@ class PerformanceCodec(Codec):
                       warnings=list(piece.warnings))
 
     # ------------------------------------------------------------------------------------ augmentation
+    def rules(self):
+        from .performance_rules import PerformanceRules
+
+        return PerformanceRules(self)
+
+    def evaluate(self, sequences, corpus=None, model_corpus=None) -> dict:
+        """The decoded notes' figures, and the share of notes the decoder closed because no NOTE_OFF did."""
+        report = super().evaluate(sequences, corpus, model_corpus)
+        closed = sum(never_ended(self, ids) for ids in sequences)
+        total = sum(len(self.decode(ids).notes) for ids in sequences)
+        report["notes_closed_by_decoder_share"] = closed / total if total else None
+        return report
+
     def augment(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A transposed and time-stretched copy of a token window, the same length as the window.
 
@@ -271,6 +286,17 @@ class PerformanceCodec(Codec):
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def never_ended(codec, ids: np.ndarray) -> int:
+    """NOTE_ONs that no NOTE_OFF closes (the decoder's FIFO rule)."""
+    open_ = np.zeros(codec.pitches, dtype=np.int64)
+    for t in ids[ids < codec.shift0].tolist():
+        if t < codec.note_off0:
+            open_[t] += 1
+        elif open_[t - codec.note_off0]:
+            open_[t - codec.note_off0] -= 1
+    return int(open_.sum())
+
+
 def _check(p: dict) -> None:
     def need(ok: bool, what: str):
         if not ok:

@@ -34,6 +34,55 @@ MIN_PART_BARS = 4  # a tune's part in another meter becomes a piece of its own f
 class FolkCodec(Codec):
     name = "folk"
     file_extensions = (".abc", ".csv", ".txt", ".tokens")
+    unit = "bars"  # tunes are asked for, continued and regenerated in written bars
+    default_max_tokens = 1000
+    batching = "tunes"  # a tune fits a training row: one tune per row, padded
+
+    @classmethod
+    def reads(cls, source: str) -> bool:
+        """ABC files and the built-in tune collections (`builtin:NAME`)."""
+        from ...music.io import kind_of
+
+        return str(source).startswith("builtin:") or kind_of(source) == "abc"
+
+    def rules(self):
+        from .rules import FolkRules
+
+        return FolkRules(self)
+
+    def evaluate(self, sequences, corpus=None, model_corpus=None) -> dict:
+        """Valid and playable tunes, bar lengths, repeat forms, range; copying of the training corpus."""
+        from ...errors import StudioError
+        from .report import copy_report, folk_report
+
+        report = folk_report(self, sequences)
+        if corpus:
+            report.update(copy_report(self, sequences, corpus))
+        elif model_corpus:  # the model's own corpus, when it is still there
+            try:
+                report.update(copy_report(self, sequences, model_corpus))
+            except StudioError as exc:
+                report["copy_check"] = f"skipped: {exc.message()}"
+        return report
+
+    def write_sample(self, piece, folder, stem):
+        """The tune's ABC (titled with the file's stem) beside its MIDI."""
+        from ...atomic import write_text
+
+        write_text(Path(folder) / f"{stem}.abc", piece.meta["abc"].replace("T:Untitled", f"T:{stem}", 1))
+        return [f"{stem}.abc"] + super().write_sample(piece, folder, stem)
+
+    def bar_lines(self, piece):
+        """Written bars (a pickup is bar 1, repeats not counted twice) where the tune's ABC is readable."""
+        from .bars import written_bars
+
+        return written_bars(piece) or super().bar_lines(piece)
+
+    def fits(self, piece):
+        return "abc" in piece.meta
+
+    def text_of(self, piece):
+        return piece.meta.get("abc")
 
     def __init__(self, config: dict):
         super().__init__(config)
