@@ -197,6 +197,36 @@ class Codec(ABC):
         """The piece as this codec's text form (e.g. ABC) where it has one, for views that show it."""
         return None
 
+    # -------------------------------------------------------------- inspection ("what did the model hear")
+    # Whether a token's note is found by pitch and onset (False: tokens are written in another key, e.g.
+    # folk tunes on C, so notes match on onset alone).
+    notes_match_by_pitch: ClassVar[bool] = True
+    # Whether tokens come in playing order (False: repeats are written once and played twice, so the
+    # token at a time is found through the notes as played).
+    tokens_in_playing_order: ClassVar[bool] = True
+
+    def token_map(self, ids, piece: Piece | None = None, text: str | None = None):
+        """Where each token sits in the music (a `tokenmap.TokenMap`: time, notes, facts, text spans) for
+        inspection; `text` is the piece's text form where the codec has one."""
+        raise InvalidArgument(f"inspecting tokens is not available for {self.name} models")
+
+    def describe(self, token_id: int) -> str:
+        """A musician's name for a token (the default: the token itself)."""
+        return self.tokens([int(token_id)])[0]
+
+    def file_pieces(self, path: str | Path) -> list[tuple[str, np.ndarray, Piece | None, str | None]]:
+        """(title, body ids, piece or None, text or None) for every piece of a file, for inspection."""
+        from ..music.io import read_pieces
+
+        return [(piece.title or Path(path).stem, self.encode(piece), piece, None) for piece in read_pieces(path)]
+
+    def insert_token(self, piece: Piece, ids: np.ndarray, time_of, index: int, token_id: int) -> Piece:
+        """`piece` (encoded as `ids`) with `token_id` played at token place `index`; `time_of(i)` gives the
+        seconds of token place i. The default decodes the token stream again with the token inserted."""
+        new = self.decode(np.insert(np.asarray(ids, dtype=np.int64), index, int(token_id)))
+        new.source, new.title = piece.source, piece.title
+        return new
+
     # -------------------------------------------------------------- tokens as text
     @property
     def vocab_size(self) -> int:

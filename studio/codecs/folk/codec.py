@@ -28,6 +28,22 @@ from .render import abc_text, items_to_piece
 from .vocab import BARS, FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
 
 
+@dataclass
+class FolkConfig:
+    """The folk codec's settings, typed like the other codecs' (MidiTok's TokenizerConfig): the token
+    format. Meters, modes and the tie that `default(meters=, modes=, wide=)` add live in the vocabulary
+    itself, which travels beside these settings in every corpus and model."""
+
+    format: str = "folk-rnn v2"
+
+    def to_dict(self) -> dict:
+        return {"format": self.format}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FolkConfig":
+        return cls(format=str(data.get("format", cls.format)))
+
+
 MIN_PART_BARS = 4  # a tune's part in another meter becomes a piece of its own from this many bars
 
 
@@ -78,6 +94,26 @@ class FolkCodec(Codec):
 
         return written_bars(piece) or super().bar_lines(piece)
 
+    notes_match_by_pitch = False  # tokens are written on C
+    tokens_in_playing_order = False  # repeats are written once
+
+    def token_map(self, ids, piece=None, text=None):
+        from .inspect import folk_map
+
+        if text is None and piece is not None:
+            text = piece.meta.get("abc")
+        return folk_map(self, ids, piece, text)
+
+    def file_pieces(self, path):
+        from .inspect import file_tunes
+
+        return file_tunes(self, path)
+
+    def insert_token(self, piece, ids, time_of, index, token_id):
+        from .inspect import insert_token
+
+        return insert_token(self, piece, ids, index, token_id)
+
     def fits(self, piece):
         return "abc" in piece.meta
 
@@ -86,6 +122,7 @@ class FolkCodec(Codec):
 
     def __init__(self, config: dict):
         super().__init__(config)
+        self.settings = FolkConfig.from_dict(self.config)
         self.known = set(self.vocab) - set(SPECIAL_TOKENS)
 
     @classmethod
@@ -97,7 +134,7 @@ class FolkCodec(Codec):
             raise InvalidArgument(f"unknown folk codec options: {', '.join(sorted(options))}")
         vocab = list(FOLK_RNN_V2) + list(SPECIAL_TOKENS)
         vocab += [t for t in (*(WIDE if wide else ()), *meters, *modes) if t not in vocab]
-        return cls({"codec": "folk", "format": "folk-rnn v2", "vocab": vocab})
+        return cls({"codec": cls.name, **FolkConfig().to_dict(), "vocab": vocab})
 
     def extended(self, tokens) -> "FolkCodec":
         """This codec with more tokens appended (existing ids unchanged)."""
