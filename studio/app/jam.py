@@ -14,6 +14,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QLabel, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
+from ..codecs import codec_from_config
 from ..errors import StudioError
 from .widgets import button_row, fill_combo, select_data
 
@@ -172,7 +173,7 @@ class JamPanel(QWidget):
             model = self._load(path)
             primer = None
             if self.primer.currentText() != "None" and self.primer_provider is not None and \
-                    model.codec_config.get("codec") == "performance":
+                    "primer_seconds" in codec_from_config(model.codec_config).rules().settings:
                 primer = self.primer_provider(self.primer.currentText())
             elif self.primer.currentText() != "None" and self.primer_provider is not None:  # a folk model
                 primer = self.primer_provider(self.primer.currentText())

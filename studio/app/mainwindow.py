@@ -180,7 +180,9 @@ class MainWindow(QMainWindow):
         if not fn:
             self.show_error(fn.tooltip)
             return
-        codec = "folk" if all(s.startswith("builtin:") or kind_of(s) == "abc" for s in sources) else "performance"
+        from ..codecs import guess_codec
+
+        codec = guess_codec([str(s) for s in sources])  # the first codec that reads every source
         job = make_job(run_import, name, [str(s) for s in sources], codec, parent=self, in_process=True)
         job.progress.connect(lambda e: self.library.status.setText(
             f"Importing {name}: {e['done']}/{e['total']} files ({Path(e['file']).name})"))
