@@ -30,13 +30,18 @@ ENGINES: dict[str, tuple[str, str]] = {
     "render_wav": ("studio.playback", "render_wav"),
     # piece_to_abc(piece) -> str: the folk codec's ABC writer (roll edits -> ABC text)
     "piece_to_abc": ("studio.codecs.folk", "piece_to_abc"),
+    # read_abc_tunes(path) -> [AbcTune]; split_tunes(text) -> [AbcTune]; tune_to_piece(AbcTune) -> Piece
+    "read_abc_tunes": ("studio.music.abc_io", "read_abc_tunes"),
+    "split_tunes": ("studio.music.abc_io", "split_tunes"),
+    "tune_to_piece": ("studio.music.abc_io", "tune_to_piece"),
 }
 
 WHERE = {
     "import_corpus": "the corpus importer", "builtin_collections": "the corpus importer",
     "train": "the training engine", "make_config": "the training engine", "train_presets": "the training engine",
     "generate": "the generation engine", "player": "the playback engine", "render_wav": "the audio renderer",
-    "piece_to_abc": "the folk ABC writer",
+    "piece_to_abc": "the folk ABC writer", "read_abc_tunes": "the ABC reader", "split_tunes": "the ABC reader",
+    "tune_to_piece": "the ABC reader",
 }
 
 
