@@ -26,14 +26,6 @@ REPARSE_AFTER_MS = 600
 _BAD_NOTE = re.compile(r"Could not get pitch information from note:\s*(\S+)")
 
 
-def _reader(name: str):
-    """The ABC reader's function (`engines`), or a clear error saying it is not installed."""
-    found = engines.engine(name)
-    if not found:
-        raise UnsupportedContent(None, None, found.tooltip)
-    return found
-
-
 def _place_line(place: str | None) -> int:
     m = re.search(r"line (\d+)", place or "")
     return int(m.group(1)) if m else 1
@@ -44,7 +36,7 @@ def _parses(tune: AbcTune, lines: list[str], k: int) -> bool:
     key = next((i for i, line in enumerate(lines) if line.strip().startswith("K:")), None)
     cut = lines[:k] + ([lines[key]] if key is not None and k <= key else [])
     try:
-        _reader("tune_to_piece")(AbcTune(tune.path, tune.number, tune.line, "\n".join(cut) + "\n"))
+        engines.require("tune_to_piece")(AbcTune(tune.path, tune.number, tune.line, "\n".join(cut) + "\n"))
     except StudioError as exc:
         return "does not parse" not in exc.reason
     return True
@@ -66,14 +58,14 @@ def bad_line(tune: AbcTune) -> int:
 def parse_abc_text(text: str, progress=None, stop=None) -> tuple[Piece, list[tuple[int, str]]]:
     """Parse the first tune in `text`. Returns the piece and (line, warning) pairs; raises a StudioError
     whose place is the line (1-based, in `text`) where the tune stops parsing."""
-    tunes = _reader("split_tunes")(text)
+    tunes = engines.require("split_tunes")(text)
     if not tunes:
         raise UnsupportedContent(None, "line 1", "no ABC tune here (a tune needs at least a K: line and notes)")
     tune = tunes[0]
     captured = io.StringIO()
     try:
         with contextlib.redirect_stderr(captured):
-            piece = _reader("tune_to_piece")(tune)
+            piece = engines.require("tune_to_piece")(tune)
     except StudioError as exc:
         line = bad_line(tune) if "does not parse" in exc.reason else tune.line
         raise UnsupportedContent(None, f"line {line}", exc.reason) from None

@@ -69,8 +69,9 @@ class Files:
         if kind != "abc":
             return [Piece.read(path)]
         read_tunes, to_piece = engines.engine("read_abc_tunes"), engines.engine("tune_to_piece")
-        if not (read_tunes and to_piece):
-            raise UnsupportedContent(path, None, (read_tunes or to_piece).tooltip)
+        missing = next((e for e in (read_tunes, to_piece) if not e), None)
+        if missing is not None:
+            raise UnsupportedContent(path, None, missing.tooltip)
         tunes = read_tunes(path)
         if len(tunes) > OPEN_ALL_TUNES_UP_TO:
             names = [f"X:{t.number} {t.field('T') or ''}".strip() for t in tunes]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..music.piece import Piece
+from . import engines
 
 GROW_EVERY = 0.25  # seconds between reports of growing candidates
 
@@ -26,11 +27,9 @@ def run_generation(model_dir: str, request: dict, progress, stop) -> list[tuple[
     for performance models, bar numbers for folk models)}. Progress events: {"fraction": x},
     {"growing": {index: (piece, info)}}, {"candidate": (index, piece, info)}.
     """
-    from ..generation import Generation, Settings
-    from ..generation.edit import continue_piece, regenerate
-    from ..nn import load_model
-
-    model = load_model(model_dir)
+    Generation, Settings = engines.require("generate"), engines.require("generation_settings")
+    continue_piece, regenerate = engines.require("continue_piece"), engines.require("regenerate")
+    model = engines.require("load_model")(model_dir)
     settings = Settings.from_dict(request.get("settings", {}))
     op, n = request.get("op", "generate"), int(request.get("n", 1))
 

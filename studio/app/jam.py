@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QSpinBox, QVBoxLayout, QWidget)
 
 from ..errors import StudioError
+from . import engines
 from .widgets import button_row, fill_combo, select_data
 
 PRIMERS = ("None", "Current piece", "Current selection")
@@ -114,9 +115,7 @@ class JamPanel(QWidget):
 
     def _load(self, path: str):
         if path not in self._loaded:
-            from ..nn import load_model
-
-            self._loaded[path] = load_model(path, "cpu")
+            self._loaded[path] = engines.require("load_model")(path, "cpu")
         return self._loaded[path]
 
     def _model_changed(self) -> None:
@@ -146,9 +145,7 @@ class JamPanel(QWidget):
             self.start()
 
     def settings(self):
-        from ..generation import Settings
-
-        s = Settings(temperature=float(self.temperature.value()), seed=int(self.seed.value()))
+        s = engines.require("generation_settings")(temperature=float(self.temperature.value()), seed=int(self.seed.value()))
         if self.use_density.isEnabled() and self.use_density.isChecked():
             s.note_density = float(self.density.value())
         if self.use_pitches.isEnabled() and self.use_pitches.isChecked():
@@ -157,10 +154,6 @@ class JamPanel(QWidget):
 
     def start(self) -> None:
         """Load the model, start the sampler and, once the first second of music is in hand, play."""
-        from ..generation.endless import EndlessGeneration
-        from ..generation.endless_process import EndlessProcess
-        from ..generation.jam import Jam
-
         path = self.model.currentData()
         if not path:
             self.error.emit("No model to jam with: train one or install one into the library first.")
@@ -175,8 +168,9 @@ class JamPanel(QWidget):
                     model.codec_config.get("codec") == "performance":
                 primer = self.primer_provider(self.primer.currentText())
             settings = self.settings()
-            stream = EndlessProcess(model, path, settings, primer) if self.in_child_process else \
-                EndlessGeneration(model, settings, primer)
+            stream = engines.require("endless_process")(model, path, settings, primer) if self.in_child_process \
+                else engines.require("endless_generation")(model, settings, primer)
+            make_jam = engines.require("jam")
             self.transport.stop()
             player = self.transport.live_player()
         except Exception as exc:  # bad settings, no output: say so
@@ -184,7 +178,7 @@ class JamPanel(QWidget):
             return
         from pathlib import Path
 
-        jam = Jam(stream, player, model_name=Path(path).name,
+        jam = make_jam(stream, player, model_name=Path(path).name,
                   on_error=lambda exc: self._failed.emit(getattr(exc, "reason", str(exc))))
         self.jam = jam
         self.starting = True
