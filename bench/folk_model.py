@@ -118,7 +118,7 @@ def samples(corpus: Corpus, model: str, n: int) -> None:
     codec = corpus.codec
     real = [np.asarray(corpus.piece(i)) for i in corpus.indices("valid")[:150]]
     m21 = sum(music21_bars_in_time(codec.decode_abc(ids)) for ids in real)
-    from studio.generation.evaluate import folk_report
+    from studio.codecs.folk.report import folk_report
 
     rep = folk_report(codec, real)
     print(f"real tunes (held out, {len(real)}): bars in time by music21 {m21 / len(real):.2f}, "

@@ -14,7 +14,7 @@ from studio.codecs import get_codec
 from studio.errors import InvalidArgument
 from studio.generation import Generation, Settings, generate
 from studio.generation.beam import BeamGeneration
-from studio.generation.evaluate import folk_report
+from studio.codecs.folk.report import folk_report
 from studio.nn import ModelConfig, SequenceModel, load_model, save_model
 
 
@@ -147,7 +147,7 @@ def test_cli_generate_with_beam_search_records_it(tmp_path, trap):
 def test_regenerating_folk_bars_with_beams_keeps_the_other_bars():
     from conftest import EXAMPLE_ABC
     from studio.generation.edit import bar_ends, regenerate
-    from studio.generation.rules import FolkRules
+    from studio.codecs.folk.rules import FolkRules
     from studio.music import Piece
 
     codec = get_codec("folk")

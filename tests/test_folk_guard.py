@@ -14,7 +14,7 @@ from studio.codecs import get_codec
 from studio.codecs.folk.guard import TokenTable, TuneGuard, bad_bars
 from studio.errors import UnsupportedContent
 from studio.generation import Settings, generate
-from studio.generation.evaluate import folk_report
+from studio.codecs.folk.report import folk_report
 from studio.music.abc_io import read_abc_tunes
 from studio.nn import ModelConfig, SequenceModel, load_model, save_model
 
@@ -179,7 +179,7 @@ BARS_BY_MUSIC21 = [  # constructed tunes, and whether music21 reads every bar of
 
 def test_evaluate_samples_and_music21_agree_on_bar_lengths(codec):
     from studio.codecs.folk.faithful import music21_bars_in_time
-    from studio.generation.evaluate import folk_report
+    from studio.codecs.folk.report import folk_report
 
     for text, in_time in BARS_BY_MUSIC21:
         ids = np.array([codec.index[t] for t in text.split()])

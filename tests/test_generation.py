@@ -15,9 +15,11 @@ from studio.errors import InvalidArgument
 from studio.generation import Generation, Settings, generate
 from studio.generation.edit import bar_ends, continue_piece, regenerate
 from studio.generation.endless import EndlessGeneration
-from studio.generation.evaluate import NgramIndex, folk_report, never_ended, performance_report
+from studio.codecs.folk.report import folk_report
+from studio.codecs.performance import never_ended
+from studio.codecs.report import NgramIndex
 from studio.generation.output import write_candidates
-from studio.generation.rules import FolkRules
+from studio.codecs.folk.rules import FolkRules
 from studio.music import Piece
 from studio.music.abc_io import read_abc_tunes
 from studio.nn import ModelConfig, SequenceModel, load_model, save_model
@@ -291,7 +293,7 @@ def test_performance_report_counts_what_the_decoder_closed():
     ids = np.array([on, shift, off, codec.index["NOTE_ON_64"], codec.index["NOTE_ON_67"], shift, shift,
                     codec.index["NOTE_OFF_67"]])
     assert never_ended(codec, ids) == 1
-    report = performance_report(codec, [ids])
+    report = codec.evaluate([ids])  # the performance codec's sample report
     assert report["notes_closed_by_decoder_share"] == pytest.approx(1 / 3)
     assert report["polyphony_max"]["max"] == 2 and report["pitch_range"]["max"] == 7
 

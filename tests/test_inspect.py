@@ -143,7 +143,7 @@ def planted_model(codec, units=8, seed=0):
 
 
 def codec_kind(token):
-    from studio.inspect.tokens import _folk_kind
+    from studio.codecs.folk.inspect import _folk_kind
 
     return _folk_kind(token)
 

@@ -44,8 +44,12 @@ ENGINES: dict[str, tuple[str, str]] = {
     "builtin_definitions": ("studio.corpus.builtin", "definitions"),
     # list_corpora() -> [Corpus(name, path, meta)] under STUDIO_HOME
     "list_corpora": ("studio.corpus.store", "list_corpora"),
-    # get_codec(name) -> Codec
+    # get_codec(name) -> Codec; guess_codec(sources) -> name of the first codec that reads them all;
+    # codec_from_config(model card's "codec") -> Codec; codec_for_piece(piece) -> the codec that suits it
     "get_codec": ("studio.codecs", "get_codec"),
+    "guess_codec": ("studio.codecs", "guess_codec"),
+    "codec_from_config": ("studio.codecs", "codec_from_config"),
+    "codec_for_piece": ("studio.codecs", "codec_for_piece"),
     # list_models() -> [InstalledModel(name, path, card, shipped, error)]; load_model(dir, device=None) -> model
     "list_models": ("studio.nn", "list_models"),
     "load_model": ("studio.nn", "load_model"),
@@ -72,7 +76,8 @@ WHERE = {
     "generate": "the generation engine", "player": "the playback engine", "render_wav": "the audio renderer",
     "piece_to_abc": "the folk ABC writer", "read_abc_tunes": "the ABC reader", "split_tunes": "the ABC reader",
     "tune_to_piece": "the ABC reader", "builtin_definitions": "the corpus importer",
-    "list_corpora": "the corpus store", "get_codec": "the codecs", "list_models": "the model store",
+    "list_corpora": "the corpus store", "get_codec": "the codecs", "guess_codec": "the codecs",
+    "codec_from_config": "the codecs", "codec_for_piece": "the codecs", "list_models": "the model store",
     "load_model": "the model loader", "generation_settings": "the generation engine",
     "continue_piece": "the generation engine", "regenerate": "the generation engine",
     "endless_generation": "the jam engine", "endless_process": "the jam engine", "jam": "the jam engine",

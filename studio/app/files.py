@@ -163,11 +163,11 @@ class Files:
         """Import files or `builtin:` collections into a corpus, in a child process; the report lands in
         the library panel."""
         w = self.window
-        fn = engines.engine("import_corpus")
-        if not fn:
-            w.show_error(fn.tooltip)
+        missing = next((e for e in map(engines.engine, ("import_corpus", "guess_codec")) if not e), None)
+        if missing is not None:
+            w.show_error(missing.tooltip)
             return
-        codec = "folk" if all(s.startswith("builtin:") or kind_of(s) == "abc" for s in sources) else "performance"
+        codec = engines.engine("guess_codec")([str(s) for s in sources])  # the first codec that reads every source
         status = w.library.status
         job = make_job(run_import, name, [str(s) for s in sources], codec, parent=w, in_process=True)
         job.progress.connect(lambda e: status.setText(

@@ -64,7 +64,26 @@ def model_vocabulary(model_dir: str) -> list[str]:
 
 
 def model_codec_name(model_dir: str) -> str:
+    """The codec's name, for labels (decisions ask the codec itself: `model_codec`)."""
     return str((model_card(model_dir).get("codec") or {}).get("codec", ""))
+
+
+def model_codec(model_dir: str):
+    """The model's codec rebuilt from its card, or None where the card is missing or unreadable."""
+    from ..errors import StudioError
+
+    codec_from_config = engines.engine("codec_from_config")
+    config = model_card(model_dir).get("codec") if model_dir and codec_from_config else None
+    try:
+        return codec_from_config(config) if isinstance(config, dict) else None
+    except (StudioError, KeyError, ValueError, TypeError):
+        return None
+
+
+def model_settings(model_dir: str) -> tuple[str, ...]:
+    """The length/header/primer settings the model's codec takes (`SamplingRules.settings`)."""
+    codec = model_codec(model_dir)
+    return codec.rules().settings if codec is not None else ()
 
 
 def model_control_size(model_dir: str) -> int:
@@ -213,16 +232,22 @@ class GeneratePanel(QWidget):
         select_data(self.model, str(path))
 
     @property
+    def takes(self) -> tuple[str, ...]:
+        """The settings the chosen model's codec takes (meter, bars, seconds, primer_seconds ...)."""
+        return model_settings(self.model.currentData() or "")
+
+    @property
     def is_folk(self) -> bool:
-        path = self.model.currentData() or ""
-        return model_codec_name(path) == "folk" if path else False
+        """Whether the model samples tunes with a header (meter and mode menus, typed start notes)."""
+        return "meter" in self.takes
 
     def _model_changed(self) -> None:
         """Folk models get meter/mode menus from their own vocabulary and a length in bars; performance
         models a primer and a length in seconds."""
         path = self.model.currentData() or ""
         vocab = model_vocabulary(path) if path else []
-        folk = self.is_folk
+        takes = self.takes
+        folk = "meter" in takes
         for box, tokens, label in ((self.meter, [t for t in vocab if t.startswith("M:")], lambda t: t[2:]),
                                    (self.mode, [t for t in vocab if t.startswith("K:")], mode_label)):
             box.clear()
@@ -231,11 +256,12 @@ class GeneratePanel(QWidget):
                 box.addItem(label(t), t)
         for w in (*self.folk_rows, self.meter, self.mode, self.key, self.abc_start, self.in_time):
             w.setVisible(folk)
-        for w in (self.primer_label, self.primer, self.density_label, self.density_row, self.pitch_label,
-                  self.pitch_box):
+        for w in (self.primer_label, self.primer):
+            w.setVisible("primer_seconds" in takes)
+        for w in (self.density_label, self.density_row, self.pitch_label, self.pitch_box):
             w.setVisible(bool(path) and not folk)
         self._controls_available(bool(path) and not folk and model_control_size(path) > 0)
-        unit = "bars" if folk else "seconds"
+        unit = "bars" if "bars" in takes else "seconds"
         if self.length_unit.text() != unit:
             self.length_unit.setText(unit)
             self.length.setValue(DEFAULT_LENGTH[unit])
@@ -253,7 +279,7 @@ class GeneratePanel(QWidget):
 
     def primer_piece(self) -> Piece | None:
         kind = self.primer.currentText()
-        if kind == "None" or self.is_folk:
+        if kind == "None" or "primer_seconds" not in self.takes:
             return None
         if kind == "MIDI file…":
             return Piece.read(self.primer_file) if self.primer_file else None
@@ -271,7 +297,10 @@ class GeneratePanel(QWidget):
                 if value:
                     s[name] = value
         else:
-            s["seconds"] = float(self.length.value())
+            if "bars" in self.takes:
+                s["bars"] = int(self.length.value())
+            else:
+                s["seconds"] = float(self.length.value())
             if self.density_on.isEnabled() and self.density_on.isChecked():
                 s["note_density"] = self.density.value()
             if self.pitch_on.isEnabled() and self.pitch_on.isChecked():

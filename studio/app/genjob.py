@@ -1,5 +1,5 @@
 """The generation job the Generate panel runs in the background, and where the editor's times fall in a
-folk tune's bars. The job is a plain function taking `progress` and `stop`, like every long job.
+piece's bars (as the model's codec counts them). The job is a plain function taking `progress` and `stop`, like every long job.
 
 `run_generation` loads the model and samples with the streaming API, so the panel can show candidates
 growing: every `GROW_EVERY` seconds it reports each running candidate's piece so far, and each candidate
@@ -75,37 +75,15 @@ def run_generation(model_dir: str, request: dict, progress, stop) -> list[tuple[
 
 
 def unit_of(model) -> str:
-    return "bars" if model.codec_config.get("codec") == "folk" else "seconds"
+    """The unit the model's codec counts lengths and edit points in."""
+    return engines.require("codec_from_config")(model.codec_config).unit or "seconds"
 
 
-# ---------------------------------------------------------------------------------------------- folk bars
-def tune_bars(piece: Piece) -> tuple[np.ndarray, np.ndarray]:
-    """(start in beats, bar number from 1) of every bar as the roll plays it, repeats expanded.
-
-    Folk models count bars as written in the tune (a pickup is bar 1; a repeated part is not counted
-    twice), so the roll's times are mapped through music21's reading of the tune's ABC, whose measures keep
-    their written numbers when repeats are expanded. Without ABC text, bars follow the time signature."""
-    from ..music.abc_io import _has_repeats, _no_beaming
-
-    abc = piece.meta.get("abc", "")
-    try:
-        import music21
-
-        with _no_beaming():
-            score = music21.converter.parseData(abc if abc.lstrip().startswith("X:") else "X:1\n" + abc, format="abc")
-        if _has_repeats(score):
-            score = score.expandRepeats()
-        part = score.parts[0] if hasattr(score, "parts") and len(score.parts) else score
-        measures = [(float(m.offset), int(m.number)) for m in part.getElementsByClass(music21.stream.Measure)]
-    except Exception:  # no ABC, or ABC music21 cannot read: bars by the meter instead
-        measures = []
-    if not measures:
-        from .pianoroll.grid import bar_starts
-
-        starts = bar_starts(piece, float(piece.seconds_to_beats(piece.duration)) + 1e-6)
-        return starts, np.arange(1, len(starts) + 1)
-    first = measures[0][1]
-    return np.array([m[0] for m in measures]), np.array([m[1] - first + 1 for m in measures])
+# ---------------------------------------------------------------------------------------------- bars
+def tune_bars(piece: Piece, codec=None) -> tuple[np.ndarray, np.ndarray]:
+    """(start in beats, bar number from 1) of every bar as the roll plays it, as `codec` counts bars (by
+    default the codec that suits the piece: a tune's written bars, else bars by the time signature)."""
+    return (codec or engines.require("codec_for_piece")(piece)).bar_lines(piece)
 
 
 def bar_at(piece: Piece, seconds: float, bars: tuple[np.ndarray, np.ndarray] | None = None) -> int:

@@ -165,7 +165,7 @@ class JamPanel(QWidget):
             model = self._load(path)
             primer = None
             if self.primer.currentText() != "None" and self.primer_provider is not None and \
-                    model.codec_config.get("codec") == "performance":
+                    "primer_seconds" in engines.require("codec_from_config")(model.codec_config).rules().settings:
                 primer = self.primer_provider(self.primer.currentText())
             settings = self.settings()
             stream = engines.require("endless_process")(model, path, settings, primer) if self.in_child_process \

@@ -245,14 +245,18 @@ class ModelView(QWidget):
         self.model.setCurrentIndex(i)
 
     def _fit_model(self, doc) -> None:
-        """A folk tune wants a folk model, anything else a performance model: switch when the chosen one does not fit."""
-        from .generate import model_codec_name
+        """A tune read from ABC wants a model of the codec of that text, anything else a model of notes in time
+        (`Codec.fits`): switch when the chosen one does not fit."""
+        from .generate import model_codec
 
-        want = "folk" if "abc" in doc.piece.meta else "performance"
-        if model_codec_name(self.model.currentData() or "") == want:
+        def fits(model_dir) -> bool:
+            codec = model_codec(model_dir or "")
+            return codec is not None and codec.fits(doc.piece)
+
+        if fits(self.model.currentData()):
             return
         for i in range(self.model.count()):
-            if model_codec_name(self.model.itemData(i)) == want:
+            if fits(self.model.itemData(i)):
                 self.model.blockSignals(True)
                 self.model.setCurrentIndex(i)
                 self.model.blockSignals(False)
@@ -447,7 +451,7 @@ class ModelView(QWidget):
             self.status.setText(exc.message())
             return
         text = f"Insert {describe(ins.codec, token_id)}"
-        if ins.codec.name == "folk":
+        if ins.codec.text_of(new) is not None:  # a tune re-decoded from its text form: the whole piece changes
             doc.replace_piece(text, new)
         else:
             doc.edit(text, new.notes)

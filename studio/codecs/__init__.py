@@ -49,9 +49,29 @@ def parse_options(pairs: list[str] | None) -> dict:
     return options
 
 
+def guess_codec(sources: list[str]) -> str:
+    """The codec to import `sources` with: the first registered one that reads them all (else one that
+    reads any; else the first)."""
+    for test in (all, any):
+        for name in CODECS:
+            if test(_class(name).reads(str(s)) for s in sources):
+                return name
+    return next(iter(CODECS))
+
+
+def codec_for_piece(piece) -> Codec:
+    """The default codec of the first registered kind that suits an open piece (`Codec.fits`)."""
+    for name in CODECS:
+        codec = get_codec(name)
+        if codec.fits(piece):
+            return codec
+    return get_codec(next(iter(CODECS)))
+
+
 def codec_from_config(config: dict) -> Codec:
     """Rebuild a codec from a saved config (as stored with corpora and models)."""
     return _class(config["codec"])(config)
 
 
-__all__ = ["Codec", "Encoded", "Skipped", "FileReport", "get_codec", "codec_from_config", "parse_options", "available", "PAD", "BOS", "EOS"]
+__all__ = ["Codec", "Encoded", "Skipped", "FileReport", "get_codec", "codec_from_config", "parse_options", "available", "guess_codec",
+           "codec_for_piece", "PAD", "BOS", "EOS"]

@@ -52,10 +52,39 @@ class FileReport:
 
 
 class Codec(ABC):
-    """Base class: subclasses set `name` and `file_extensions` and build `self.vocab` from their config."""
+    """Base class: subclasses set `name` and `file_extensions` and build `self.vocab` from their config.
+
+    Everything the rest of Studio needs to know about an encoding is asked of its codec, never decided by
+    comparing its name: how a length is counted (`unit`, `parse_point`), how training batches it
+    (`batching`), how sampling is constrained (`rules`), how samples are judged (`evaluate`), which files a
+    sample is written as (`write_sample`), which sources it imports (`reads`), where its bars fall
+    (`bar_lines`) and how token positions map to notes and text (`token_notes`, `text_spans`). A new codec
+    is a folder with a subclass plus one line in `studio.codecs.CODECS`; the defaults here fit any codec
+    that decodes to notes in time.
+    """
 
     name: ClassVar[str]
     file_extensions: ClassVar[tuple[str, ...]]
+    # How a piece's length is counted when sampling and editing: "bars", "seconds", or "" (tokens only).
+    # The GUI labels its length box with it and the CLI reads `--from/--to` in it.
+    unit: ClassVar[str] = ""
+    # Tokens a sample may take when no length is asked for: a safety net sized to the codec's token rate.
+    default_max_tokens: ClassVar[int] = 1000
+    # How whole pieces become training batches: "tunes" (one short piece per row, padded) for codecs whose
+    # pieces fit a row; "windows" (fixed-length slices across pieces) for long ones.
+    batching: ClassVar[str] = "windows"
+
+    @classmethod
+    @abstractmethod
+    def default(cls, **options) -> "Codec":
+        """The codec with its default configuration; `options` override single parameters (CLI `-o KEY=VALUE`)."""
+
+    @classmethod
+    def reads(cls, source: str) -> bool:
+        """Whether a corpus source (a file, a folder, a `builtin:` collection) is one this codec imports;
+        the import dialog picks the first registered codec that reads every source."""
+        suffix = Path(source).suffix.lower()
+        return suffix in cls.file_extensions or (not suffix and not str(source).startswith("builtin:"))
 
     def __init__(self, config: dict):
         self.config = dict(config)
@@ -114,6 +143,89 @@ class Codec(ABC):
         The default is no augmentation; codecs whose tokens allow it override this (driven by their config).
         """
         return ids
+
+    # -------------------------------------------------------------- sampling, evaluation, files
+    def rules(self):
+        """The sampling rules (numpy masks, clock tables, length, editing) for this codec's tokens; the
+        base rules let every token come anywhere and count no length."""
+        from .rules import SamplingRules
+
+        return SamplingRules(self)
+
+    def parse_point(self, text) -> float | int:
+        """A point in a piece given by a person (CLI `--from/--to`, the editor), in `unit`: a bar number
+        (from 1) for codecs counting bars, else seconds."""
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            raise InvalidArgument(f"{text!r} is not a number of {self.unit or 'seconds'}") from None
+        if self.unit == "bars":
+            if value != int(value):
+                raise InvalidArgument(f"{text!r} is not a whole bar number")
+            return int(value)
+        return value
+
+    def evaluate(self, sequences: list[np.ndarray], corpus: str | None = None, model_corpus: str | None = None) -> dict:
+        """The figures a musician checks first in samples (token ids without specials) as a JSON-ready dict.
+        Codecs that check copying compare with `corpus` (asked for: its errors are raised) or else the
+        model's own `model_corpus` (when it is still there). The default measures the decoded notes
+        (rate, polyphony, range, velocity, longest note)."""
+        from .report import piece_report
+
+        return piece_report(self, sequences)
+
+    def write_sample(self, piece: Piece, folder: Path, stem: str) -> list[str]:
+        """Write one generated piece as the files a user opens (names relative to `folder`); MIDI always,
+        codecs with a text form add it."""
+        piece.write_midi(folder / f"{stem}.mid")
+        return [f"{stem}.mid"]
+
+    def bar_lines(self, piece: Piece) -> tuple[np.ndarray, np.ndarray]:
+        """(start in beats, bar number from 1) of every bar of a decoded piece, as an editor counts bars
+        when a span is given in bars; the default follows the piece's time signatures."""
+        from ..music.bars import bar_starts
+
+        starts = bar_starts(piece, float(piece.seconds_to_beats(piece.duration)) + 1e-6)
+        return starts, np.arange(1, len(starts) + 1)
+
+    def fits(self, piece: Piece) -> bool:
+        """Whether this codec's models suit an open piece (views switch to a model that does): a piece read
+        from a codec's text form (ABC) suits that codec; other pieces suit codecs of notes in time."""
+        return "abc" not in piece.meta
+
+    def text_of(self, piece: Piece) -> str | None:
+        """The piece as this codec's text form (e.g. ABC) where it has one, for views that show it."""
+        return None
+
+    # -------------------------------------------------------------- inspection ("what did the model hear")
+    # Whether a token's note is found by pitch and onset (False: tokens are written in another key, e.g.
+    # folk tunes on C, so notes match on onset alone).
+    notes_match_by_pitch: ClassVar[bool] = True
+    # Whether tokens come in playing order (False: repeats are written once and played twice, so the
+    # token at a time is found through the notes as played).
+    tokens_in_playing_order: ClassVar[bool] = True
+
+    def token_map(self, ids, piece: Piece | None = None, text: str | None = None):
+        """Where each token sits in the music (a `tokenmap.TokenMap`: time, notes, facts, text spans) for
+        inspection; `text` is the piece's text form where the codec has one."""
+        raise InvalidArgument(f"inspecting tokens is not available for {self.name} models")
+
+    def describe(self, token_id: int) -> str:
+        """A musician's name for a token (the default: the token itself)."""
+        return self.tokens([int(token_id)])[0]
+
+    def file_pieces(self, path: str | Path) -> list[tuple[str, np.ndarray, Piece | None, str | None]]:
+        """(title, body ids, piece or None, text or None) for every piece of a file, for inspection."""
+        from ..music.io import read_pieces
+
+        return [(piece.title or Path(path).stem, self.encode(piece), piece, None) for piece in read_pieces(path)]
+
+    def insert_token(self, piece: Piece, ids: np.ndarray, time_of, index: int, token_id: int) -> Piece:
+        """`piece` (encoded as `ids`) with `token_id` played at token place `index`; `time_of(i)` gives the
+        seconds of token place i. The default decodes the token stream again with the token inserted."""
+        new = self.decode(np.insert(np.asarray(ids, dtype=np.int64), index, int(token_id)))
+        new.source, new.title = piece.source, piece.title
+        return new
 
     # -------------------------------------------------------------- tokens as text
     @property

@@ -22,7 +22,9 @@ Encoding, decoding and augmentation are whole-array numpy operations (no per-eve
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -34,23 +36,43 @@ from ..music.piece import NOTE_DTYPE
 from ..music.sustain import apply_sustain
 from .base import SPECIAL_TOKENS, Codec, Encoded, Skipped, decode_ids
 
-DEFAULTS = {
-    "steps_per_second": 100,
-    "max_shift_steps": 100,
-    "velocity_bins": 32,
-    "min_pitch": 0,
-    "max_pitch": 127,
-    "sustain": True,
-    "max_note_seconds": 5.0,  # notes a sequence leaves open end at most this long after their onset
-    "default_velocity": 100,  # used by the decoder before the first VELOCITY event
-    "transpose": [-3, 3],  # augmentation: semitones, inclusive range
-    "stretch": [0.95, 0.975, 1.0, 1.025, 1.05],  # augmentation: time-stretch factors
-}
+@dataclass
+class PerformanceConfig:
+    """The performance codec's settings, typed (like MidiTok's TokenizerConfig); JSON-ready, they travel
+    with corpora and models inside the codec config next to the vocabulary they give."""
+
+    steps_per_second: int = 100
+    max_shift_steps: int = 100
+    velocity_bins: int = 32
+    min_pitch: int = 0
+    max_pitch: int = 127
+    sustain: bool = True
+    max_note_seconds: float = 5.0  # notes a sequence leaves open end at most this long after their onset
+    default_velocity: int = 100  # used by the decoder before the first VELOCITY event
+    transpose: list = field(default_factory=lambda: [-3, 3])  # augmentation: semitones, inclusive range
+    stretch: list = field(default_factory=lambda: [0.95, 0.975, 1.0, 1.025, 1.05])  # augmentation: time-stretch factors
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PerformanceConfig":
+        """The settings from a saved config (other keys such as `codec` and `vocab` ignored). A config saved
+        before augmentation existed has no `transpose`/`stretch`: it did not augment."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {"transpose": [0, 0], "stretch": [1.0]}
+        values.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items() if k in names})
+        return cls(**values)  # `default` checks new settings; a saved config is read as it was made
+
+
+DEFAULTS = PerformanceConfig().to_dict()
 
 
 class PerformanceCodec(Codec):
     name = "performance"
     file_extensions = (".mid", ".midi")
+    unit = "seconds"  # performances are unmetered: lengths and edit points are times
+    default_max_tokens = 20000  # about 100 events a second: a few minutes of music
 
     @classmethod
     def default(cls, **options) -> "PerformanceCodec":
@@ -64,6 +86,7 @@ class PerformanceCodec(Codec):
 
     def __init__(self, config: dict):
         super().__init__(config)
+        self.settings = PerformanceConfig.from_dict(self.config)
         c = self.config
         self.steps_per_second = int(c["steps_per_second"])
         self.max_shift = int(c["max_shift_steps"])
@@ -226,6 +249,35 @@ class PerformanceCodec(Codec):
                       warnings=list(piece.warnings))
 
     # ------------------------------------------------------------------------------------ augmentation
+    def rules(self):
+        from .performance_rules import PerformanceRules
+
+        return PerformanceRules(self)
+
+    def token_map(self, ids, piece=None, text=None):
+        from .performance_inspect import performance_map
+
+        return performance_map(self, ids, piece)
+
+    def describe(self, token_id):
+        from .performance_inspect import describe
+
+        return describe(self, token_id)
+
+    def insert_token(self, piece, ids, time_of, index, token_id):
+        """The event acts on the notes at the token's time; every other note stays exactly as it was."""
+        from .performance_inspect import insert_event
+
+        return insert_event(self, piece, ids, time_of, index, int(token_id))
+
+    def evaluate(self, sequences, corpus=None, model_corpus=None) -> dict:
+        """The decoded notes' figures, and the share of notes the decoder closed because no NOTE_OFF did."""
+        report = super().evaluate(sequences, corpus, model_corpus)
+        closed = sum(never_ended(self, ids) for ids in sequences)
+        total = sum(len(self.decode(ids).notes) for ids in sequences)
+        report["notes_closed_by_decoder_share"] = closed / total if total else None
+        return report
+
     def augment(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A transposed and time-stretched copy of a token window, the same length as the window.
 
@@ -271,6 +323,17 @@ class PerformanceCodec(Codec):
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def never_ended(codec, ids: np.ndarray) -> int:
+    """NOTE_ONs that no NOTE_OFF closes (the decoder's FIFO rule)."""
+    open_ = np.zeros(codec.pitches, dtype=np.int64)
+    for t in ids[ids < codec.shift0].tolist():
+        if t < codec.note_off0:
+            open_[t] += 1
+        elif open_[t - codec.note_off0]:
+            open_[t - codec.note_off0] -= 1
+    return int(open_.sum())
+
+
 def _check(p: dict) -> None:
     def need(ok: bool, what: str):
         if not ok:

@@ -168,17 +168,17 @@ def cmd_edit(args) -> int:
     piece = read_one_piece(args.file, args.tune, verb="editing")
     settings = _settings(args)
     progress = ProgressBar()
-    start = int(args.point) if codec.name == "folk" else args.point
+    start = codec.parse_point(args.point)
     try:
         if args.edit == "continue":
             candidates = continue_piece(piece, model, start, settings, args.n, args.context_seconds, progress)
         else:
-            end = int(args.until) if codec.name == "folk" else args.until
+            end = codec.parse_point(args.until)
             candidates = regenerate(piece, model, start, end, settings, args.n, args.context_seconds, progress)
     finally:
         progress.close()
     span = {"file": str(Path(args.file).resolve()), "from": args.point, "to": getattr(args, "until", None),
-            "unit": "bars" if codec.name == "folk" else "seconds", "tune": args.tune}
+            "unit": codec.unit, "tune": args.tune}
     record = write_candidates(args.out, candidates, settings, directory, codec, _command_line(),
                               {"n": args.n, args.edit: span}, kind=args.edit)
     _report(record, args.out)

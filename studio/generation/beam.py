@@ -74,7 +74,7 @@ class BeamGeneration(Generation):
         generators = [torch.Generator().manual_seed(int(seed)) for seed in self.seeds]
         body = (rules.body if self.limit is not None else rules.body_with_end).to(self.device)
         body_bias = stepper.head_b.masked_fill(~body, float("-inf"))
-        masks = [m.to(self.device) for m in self.plan.masks]
+        masks = [torch.as_tensor(m, device=self.device) for m in self.plan.masks]
         guards = None
         if s.guard:
             made = rules.guards(self.n, self.plan.prefix)

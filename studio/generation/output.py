@@ -8,7 +8,7 @@ import re
 import time
 from pathlib import Path
 
-from ..atomic import write_json, write_text
+from ..atomic import write_json
 from ..errors import UnreadableFile, UnsupportedContent
 from .sampler import Candidate, Settings
 
@@ -38,20 +38,15 @@ def candidate_stem(model_name: str, cand: Candidate, settings: Settings, kind: s
 
 def write_candidates(out_dir: str | Path, candidates: list[Candidate], settings: Settings, model_dir: str | Path,
                      codec, command: str, extra: dict | None = None, kind: str = "") -> dict:
-    """Write each candidate (.abc and .mid for folk, .mid otherwise) and `generation.json`; returns the record."""
+    """Write each candidate (the codec's files: .mid, and .abc for ABC tunes) and `generation.json`; returns the record."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model_dir = Path(model_dir)
     rows = []
     for cand in candidates:
         stem = candidate_stem(model_dir.name, cand, settings, kind)
-        files = []
         piece = cand.piece
-        if codec.name == "folk":
-            write_text(out / f"{stem}.abc", piece.meta["abc"].replace("T:Untitled", f"T:{stem}", 1))
-            files.append(f"{stem}.abc")
-        piece.write_midi(out / f"{stem}.mid")
-        files.append(f"{stem}.mid")
+        files = codec.write_sample(piece, out, stem)
         rows.append({"index": cand.index, "seed": cand.seed, "files": files, "ended": cand.ended,
                      "notes": int(len(piece.notes)), "seconds": round(float(piece.duration), 3),
                      "prefix_tokens": len(cand.prefix), "suffix_tokens": len(cand.suffix),

@@ -25,8 +25,6 @@ from .stepper import FastStepper, cpu_tuned
 
 DEFAULT_SEED = 1
 LIVE_SETTINGS = {"temperature", "top_k", "top_p", "note_density", "pitch_histogram"}  # update_settings
-DEFAULT_MAX_TOKENS = {"folk": 1000, "performance": 20000}
-DEFAULT_SECONDS = 30.0  # performance pieces, when neither --seconds nor --max-tokens is given
 RANDOM_BLOCK = 256
 WRAP_UP = 64  # guarded folk tunes this close to --max-tokens end at their next clean ending
 
@@ -140,10 +138,9 @@ class Generation:
         self.n = len(self.seeds)
         self.endless = endless  # no length limit and no end token: runs until stopped
         self.limit = None if endless else self.rules.limit(settings)
-        if self.codec.name == "performance" and self.limit is None and settings.max_tokens is None and not endless:
-            self.limit = self.rules.limit(Settings(seconds=DEFAULT_SECONDS))
-        self.max_tokens = (float("inf") if endless else
-                           settings.max_tokens or DEFAULT_MAX_TOKENS.get(self.codec.name, 1000))
+        if self.limit is None and settings.max_tokens is None and not endless:
+            self.limit = self.rules.default_limit()  # the codec's default length, if it has one
+        self.max_tokens = (float("inf") if endless else settings.max_tokens or self.codec.default_max_tokens)
         self.device = model.head.weight.device
         self.sampled: list[list[int]] = [[] for _ in range(self.n)]
         self.ended: list[str | None] = [None] * self.n
@@ -216,7 +213,7 @@ class Generation:
         uniforms = None
         body = (rules.body if self.limit is not None or self.endless else rules.body_with_end).to(self.device)
         body_bias = stepper.head_b.masked_fill(~body, float("-inf"))  # the body mask, inside the output layer
-        masks = [m.to(self.device) for m in self.plan.masks]
+        masks = [torch.as_tensor(m, device=self.device) for m in self.plan.masks]
         guards = rules.guards(self.n, self.plan.prefix) if s.guard else None
         clean_end = guards is not None and not self.plan.exact_length  # tunes end cleanly (not a span's end)
         body_np = body.cpu().numpy()

@@ -73,7 +73,7 @@ class Inspection:
         """(seconds, token index) in playing order, as the roll lays the piece out: for folk tunes every
         played note's event tokens at its played time (repeats played out; bar lines and rests left out),
         for performances every token at its own time."""
-        if self.codec.name != "folk":
+        if self.codec.tokens_in_playing_order:
             times = self.tmap.time if self.tmap.time is not None else np.arange(len(self.run.ids), dtype=float)
             return np.asarray(times, dtype=float), np.arange(len(self.run.ids))
         seen, times, index = set(), [], []
@@ -88,7 +88,7 @@ class Inspection:
     def index_at(self, seconds: float) -> int:
         """The first token at or after `seconds` (the place "what would the model play here" asks about);
         for folk tunes the first token of the next note as played (a second time through a repeat too)."""
-        if self.codec.name == "folk" and self.tmap.notes:
+        if not self.codec.tokens_in_playing_order and self.tmap.notes:
             times, index = self.played_tokens()
             after = np.flatnonzero(times >= seconds - 1e-6)
             return int(index[after[0]]) if len(after) else len(self.run.ids)
@@ -109,7 +109,7 @@ class Inspection:
         mine = self.notes()
         if not mine or not len(notes):
             return surprise, main
-        by_pitch = self.codec.name != "folk"
+        by_pitch = self.codec.notes_match_by_pitch
         starts = np.array([n["start"] for n in mine])
         order = np.argsort(starts, kind="stable")
         starts = starts[order]

@@ -8,44 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import write_bytes, write_json
-from ..errors import UnsupportedContent
 from . import Inspection, inspect_ids
 
 FORMAT = "studio-inspect"
 
 
 def read_file_pieces(path: str | Path, codec) -> list[tuple[str, np.ndarray, object, str | None]]:
-    """(title, body ids, piece or None, ABC text or None) for every piece of a file the model's codec reads;
-    an ABC book gives one per tune it can encode. Raises a StudioError naming the file when none encode."""
-    from ..music.io import kind_of
-    from ..music.piece import Piece
-
-    path = Path(path)
-    out = []
-    if codec.name == "folk":
-        if kind_of(path) != "abc":
-            piece = Piece.read(path)
-            out.append((piece.title or path.stem, codec.encode(piece), piece, None))
-        else:
-            from ..music.abc_io import read_abc_tunes
-
-            reasons = []
-            for tune in read_abc_tunes(path):
-                try:
-                    ids = codec.encode_abc(tune.text)
-                except UnsupportedContent as exc:
-                    reasons.append(f"tune X:{tune.number}: {exc.reason}")
-                    continue
-                out.append((tune.field("T") or f"X:{tune.number}", ids, None, tune.text))
-            if not out:
-                raise UnsupportedContent(path, None, "no tune the folk codec can encode"
-                                         + (f" ({'; '.join(reasons[:3])})" if reasons else ""))
-    else:
-        from ..music.io import read_pieces
-
-        for piece in read_pieces(path):
-            out.append((piece.title or path.stem, codec.encode(piece), piece, None))
-    return out
+    """(title, body ids, piece or None, text or None) for every piece of a file the model's codec reads
+    (`Codec.file_pieces`: an ABC book gives one per tune it can encode). Raises a StudioError naming the file when none encode."""
+    return codec.file_pieces(path)
 
 
 def piece_json(ins: Inspection, cells: int = 0) -> dict:

@@ -166,7 +166,7 @@ class Trainer:
         self.model = SequenceModel(ModelConfig(vocab_size=codec.vocab_size, control_size=control_size,
                                                **c.model_fields())).to(device)
         self.optimizer = self._make_optimizer()
-        batching = c.batching if c.batching != "auto" else ("tunes" if codec.name == "folk" else "windows")
+        batching = c.batching if c.batching != "auto" else codec.batching
         shard = {"seed": c.seed, "rank": self.rank, "world_size": self.world, "augment": c.augment}
         if batching == "tunes" and c.controls:
             raise InvalidArgument("--controls needs window batching (--batching windows)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...music.bars import bar_starts  # noqa: F401 (the roll's bar lines; importers use this name)
 from ...music.piece import Piece
 
 # Name shown in the grid menu -> length in quarter-note beats (None = snap off).
@@ -38,25 +39,6 @@ class Grid:
             return seconds
         beats = self.piece.seconds_to_beats(max(seconds, 0.0))
         return float(self.piece.beats_to_seconds(np.floor(beats / step + 1e-9) * step))
-
-
-def bar_starts(piece: Piece, end_beats: float) -> np.ndarray:
-    """Beat positions of every bar line up to `end_beats`, following time-signature changes (4/4 if none)."""
-    ts = piece.time_signatures
-    if len(ts) == 0:
-        changes = [(0.0, 4.0)]
-    else:
-        order = np.argsort(ts["time"], kind="stable")
-        changes = [(float(piece.seconds_to_beats(t)), n * 4.0 / d) for t, n, d in ts[order].tolist()]
-        if changes[0][0] > 0:
-            changes.insert(0, (0.0, changes[0][1]))
-    out = []
-    for k, (start, length) in enumerate(changes):
-        stop = changes[k + 1][0] if k + 1 < len(changes) else end_beats
-        if length <= 0:
-            continue
-        out.append(np.arange(start, min(stop, end_beats) + 1e-9, length))
-    return np.concatenate(out) if out else np.zeros(0)
 
 
 def bar_length_at(piece: Piece, beats: float) -> float:

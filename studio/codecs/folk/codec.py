@@ -28,15 +28,101 @@ from .render import abc_text, items_to_piece
 from .vocab import BARS, FOLK_RNN_V2, MODE_NAMES, TIE, WIDE, duration_token
 
 
+@dataclass
+class FolkConfig:
+    """The folk codec's settings, typed like the other codecs' (MidiTok's TokenizerConfig): the token
+    format. Meters, modes and the tie that `default(meters=, modes=, wide=)` add live in the vocabulary
+    itself, which travels beside these settings in every corpus and model."""
+
+    format: str = "folk-rnn v2"
+
+    def to_dict(self) -> dict:
+        return {"format": self.format}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FolkConfig":
+        return cls(format=str(data.get("format", cls.format)))
+
+
 MIN_PART_BARS = 4  # a tune's part in another meter becomes a piece of its own from this many bars
 
 
 class FolkCodec(Codec):
     name = "folk"
     file_extensions = (".abc", ".csv", ".txt", ".tokens")
+    unit = "bars"  # tunes are asked for, continued and regenerated in written bars
+    default_max_tokens = 1000
+    batching = "tunes"  # a tune fits a training row: one tune per row, padded
+
+    @classmethod
+    def reads(cls, source: str) -> bool:
+        """ABC files and the built-in tune collections (`builtin:NAME`)."""
+        from ...music.io import kind_of
+
+        return str(source).startswith("builtin:") or kind_of(source) == "abc"
+
+    def rules(self):
+        from .rules import FolkRules
+
+        return FolkRules(self)
+
+    def evaluate(self, sequences, corpus=None, model_corpus=None) -> dict:
+        """Valid and playable tunes, bar lengths, repeat forms, range; copying of the training corpus."""
+        from ...errors import StudioError
+        from .report import copy_report, folk_report
+
+        report = folk_report(self, sequences)
+        if corpus:
+            report.update(copy_report(self, sequences, corpus))
+        elif model_corpus:  # the model's own corpus, when it is still there
+            try:
+                report.update(copy_report(self, sequences, model_corpus))
+            except StudioError as exc:
+                report["copy_check"] = f"skipped: {exc.message()}"
+        return report
+
+    def write_sample(self, piece, folder, stem):
+        """The tune's ABC (titled with the file's stem) beside its MIDI."""
+        from ...atomic import write_text
+
+        write_text(Path(folder) / f"{stem}.abc", piece.meta["abc"].replace("T:Untitled", f"T:{stem}", 1))
+        return [f"{stem}.abc"] + super().write_sample(piece, folder, stem)
+
+    def bar_lines(self, piece):
+        """Written bars (a pickup is bar 1, repeats not counted twice) where the tune's ABC is readable."""
+        from .bars import written_bars
+
+        return written_bars(piece) or super().bar_lines(piece)
+
+    notes_match_by_pitch = False  # tokens are written on C
+    tokens_in_playing_order = False  # repeats are written once
+
+    def token_map(self, ids, piece=None, text=None):
+        from .inspect import folk_map
+
+        if text is None and piece is not None:
+            text = piece.meta.get("abc")
+        return folk_map(self, ids, piece, text)
+
+    def file_pieces(self, path):
+        from .inspect import file_tunes
+
+        return file_tunes(self, path)
+
+    def insert_token(self, piece, ids, time_of, index, token_id):
+        from .inspect import insert_token
+
+        return insert_token(self, piece, ids, index, token_id)
+
+    def fits(self, piece):
+        return "abc" in piece.meta
+
+    def text_of(self, piece):
+        return piece.meta.get("abc")
 
     def __init__(self, config: dict):
         super().__init__(config)
+        self.settings = FolkConfig.from_dict(self.config)
         self.known = set(self.vocab) - set(SPECIAL_TOKENS)
 
     @classmethod
@@ -48,7 +134,7 @@ class FolkCodec(Codec):
             raise InvalidArgument(f"unknown folk codec options: {', '.join(sorted(options))}")
         vocab = list(FOLK_RNN_V2) + list(SPECIAL_TOKENS)
         vocab += [t for t in (*(WIDE if wide else ()), *meters, *modes) if t not in vocab]
-        return cls({"codec": "folk", "format": "folk-rnn v2", "vocab": vocab})
+        return cls({"codec": cls.name, **FolkConfig().to_dict(), "vocab": vocab})
 
     def extended(self, tokens) -> "FolkCodec":
         """This codec with more tokens appended (existing ids unchanged)."""

@@ -42,6 +42,13 @@ DEFAULT_VELOCITY = 100  # for a decoded note without a Velocity token
 class RemiCodec(Codec):
     name = "remi"
     file_extensions = (".mid", ".midi")
+    unit = "bars"  # a length is a number of bars of the piece's own meter
+    default_max_tokens = 8000  # tokens a sample may take without a length: a few minutes of dense piano
+
+    def rules(self):
+        from .rules import RemiRules
+
+        return RemiRules(self)
 
     @classmethod
     def default(cls, **options) -> "RemiCodec":

@@ -1,0 +1,140 @@
+"""Sampling rules of the performance codec: lengths in seconds, counted by TIME_SHIFT steps; a primer piece
+(or the music before an edit point) becomes the prefix; the last shift is cut back to the length asked for.
+
+Editing: the music before the point (the last `context_seconds`, pedal folded in) is the primer; what is
+sampled is decoded on its own and moved into place, so the original notes outside the span are kept exactly
+(notes sounding across the start of the span end there). A regenerated span is sampled to exactly its
+length and every note it opens is closed by its end, so nothing hangs into the music after it; same-pitch
+overlaps inside the new material are ended at the re-strike.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InvalidArgument
+from ..music import Piece
+from .rules import EditPlan, Plan, SamplingRules
+
+DEFAULT_SECONDS = 30.0  # when neither --seconds nor --max-tokens is given
+
+
+class PerformanceRules(SamplingRules):
+    """Length in seconds: TIME_SHIFTs advance the clock (in codec steps); the last shift is cut to the limit."""
+
+    settings = ("seconds", "primer_seconds")
+    default_length = DEFAULT_SECONDS
+
+    def __init__(self, codec):
+        super().__init__(codec)
+        steps = np.zeros(codec.vocab_size, dtype=np.int64)
+        steps[codec.shift0:codec.velocity0] = np.arange(1, codec.max_shift + 1)
+        self.shift_steps = steps
+
+    @property
+    def scale(self):
+        return self.codec.steps_per_second
+
+    def clock_tables(self):
+        return {"steps": self.shift_steps}
+
+    def advance(self, clock, tokens, tables):
+        clock["clock"] += tables["steps"][tokens]
+
+    def lengths(self):
+        return (self.shift_steps / self.codec.steps_per_second).tolist()
+
+    def limit(self, settings):
+        seconds = getattr(settings, "seconds", None)
+        return None if seconds is None else max(1, round(seconds * self.codec.steps_per_second))
+
+    def finish(self, ids, limit):
+        if limit is None or not len(ids):
+            return ids
+        steps = self.shift_steps[ids]
+        over = int(steps.sum()) - limit
+        if over > 0 and steps[-1] > over:
+            ids = ids.copy()
+            ids[-1] -= over  # TIME_SHIFT_k -> TIME_SHIFT_(k - over)
+        elif over > 0:
+            ids = ids[:-1]
+        return ids
+
+    def plan(self, settings, primer: Piece | None = None) -> Plan:
+        """`<s>`, then the first `primer_seconds` of the primer piece (all of it when not given)."""
+        if primer is None:
+            return Plan([self.codec.bos_id], [], [])
+        notes = self.codec.prepare(primer).notes
+        seconds = settings.primer_seconds if settings.primer_seconds is not None else float(notes["end"].max(initial=0))
+        notes = notes[notes["start"] < seconds].copy()
+        notes["end"] = np.minimum(notes["end"], seconds)
+        ids = self.primer_ids(notes, seconds)
+        return Plan([self.codec.bos_id] + ids, [], ids)
+
+    def shift_ids(self, steps: int) -> list[int]:
+        """TIME_SHIFT tokens covering `steps` codec steps (full shifts, then the rest)."""
+        c = self.codec
+        full, rest = divmod(int(steps), c.max_shift)
+        return [c.shift0 + c.max_shift - 1] * full + ([c.shift0 + rest - 1] if rest else [])
+
+    def primer_ids(self, notes: np.ndarray, seconds: float) -> list[int]:
+        """Ids for prepared notes (already cut to [0, seconds)), then shifts up to exactly `seconds`."""
+        c = self.codec
+        ids = c.encode_notes(notes).tolist()
+        clock = int(self.shift_steps[ids].sum()) if ids else 0
+        return ids + self.shift_ids(round(seconds * c.steps_per_second) - clock)
+
+    # ------------------------------------------------------------------------------------ editing
+    def edit_plan(self, piece, start, end, settings, context_seconds):
+        start = float(start)
+        if start < 0:
+            raise InvalidArgument(f"the point to continue from must not be negative (got {start} s)")
+        if end is not None and not end > start:
+            raise InvalidArgument(f"the span to regenerate is empty ({start} s to {end} s)")
+        if end is not None:
+            settings.seconds = float(end - start)
+        codec = self.codec
+        notes = codec.prepare(piece).notes
+        begin = max(0.0, start - context_seconds)
+        notes = notes[(notes["start"] >= begin) & (notes["start"] < start)].copy()
+        notes["end"] = np.minimum(notes["end"], start)
+        notes["start"] -= begin
+        notes["end"] -= begin
+        ids = self.primer_ids(notes, start - begin)
+        return EditPlan(Plan([codec.bos_id] + ids, [], ids), settings, {"start": start, "end": end})
+
+    def edited(self, piece, edit, candidate):
+        start, end = edit.state["start"], edit.state["end"]
+        return _splice(piece, self._new_notes(edit.plan.header, candidate.ids, start), start, end)
+
+    def _new_notes(self, context: list[int], ids: np.ndarray, at: float) -> np.ndarray:
+        """The sampled notes alone, at their place in the piece, with the velocity in force at the point."""
+        codec = self.codec
+        velocities = [t for t in context if codec.velocity0 <= t < codec.events]
+        lead = velocities[-1:]
+        new = codec.prepare(codec.decode(np.asarray(lead + ids.tolist(), dtype=np.int64))).notes.copy()
+        new["start"] += at
+        new["end"] += at
+        return new
+
+
+def _splice(piece: Piece, new: np.ndarray, start: float, end: float | None) -> Piece:
+    """Original notes before `start` (cut there), the new notes, original notes from `end` on."""
+    notes = piece.notes
+    before = notes[notes["start"] < start].copy()
+    before["end"] = np.minimum(before["end"], start)
+    after = notes[notes["start"] >= end] if end is not None else notes[:0]
+    pedals = piece.pedals
+    kept_pedals = pedals[pedals["start"] < start].copy()
+    kept_pedals["end"] = np.minimum(kept_pedals["end"], start)
+    if end is not None:
+        kept_pedals = np.concatenate([kept_pedals, pedals[pedals["start"] >= end]])
+    new = new.astype(notes.dtype)
+    if len(new) and len(notes):  # the new notes take the first melodic track and program of the piece
+        pitched = notes[~notes["is_drum"]]
+        new["track"], new["program"] = (pitched["track"][0], pitched["program"][0]) if len(pitched) else (0, 0)
+    merged = np.concatenate([before, new, after])
+    out = piece.copy()
+    out.notes = merged[np.lexsort((merged["pitch"], merged["start"]))]
+    out.pedals = kept_pedals
+    out.warnings = []
+    return out
