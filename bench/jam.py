@@ -14,7 +14,6 @@ onset timing median < 1 ms, p99 < 5 ms.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -25,7 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from playback_timing import pair, receive, start_jack  # noqa: E402
+from jack_receiver import JackReceiver, StampedPort  # noqa: E402
+from playback_timing import pair  # noqa: E402
 
 
 def silences(messages) -> tuple[float, set]:
@@ -59,8 +59,6 @@ def main() -> None:
     ap.add_argument("--no-realtime", action="store_true", help="run jackd without realtime priority")
     args = ap.parse_args()
 
-    import mido
-
     from studio.generation import Settings
     from studio.generation.endless import EndlessGeneration
     from studio.generation.endless_process import EndlessProcess
@@ -68,38 +66,12 @@ def main() -> None:
     from studio.nn import find_model, load_model
     from studio.playback import Player
 
-    jack = start_jack(args.period, realtime=not args.no_realtime)
-    try:
-        mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
-        ready, stop, out = mp.Event(), mp.Event(), mp.Queue()
-        proc = mp.Process(target=receive, args=("jambench", ready, out, stop), daemon=True)
-        proc.start()
-        ready.wait(10)
-        from studio.playback import list_output_ports
-
-        deadline = time.monotonic() + 10
-        while "jambench:in" not in list_output_ports() and time.monotonic() < deadline:
-            time.sleep(0.1)  # JACK registers the receiver's port asynchronously
-        time.sleep(0.2)
+    with JackReceiver("jambench", args.period, realtime=not args.no_realtime) as rx:
         model = load_model(find_model("performance"), "cpu")
         player = Player()
-        player.use_port("jambench:in")
-        sent: list[tuple[float, list[int]]] = []
+        player.use_port(rx.port)
         engine = player._engine
-        port = engine._port
-
-        class StampedPort:
-            """The real port, noting when the scheduler handed each message over (what our code controls)."""
-            name = port.name
-
-            def send(self, msg):
-                port.send(msg)
-                sent.append((time.perf_counter(), msg.bytes()))
-
-            def close(self):
-                port.close()
-
-        engine._port = StampedPort()
+        engine._port = port = StampedPort(engine._port)
         settings = Settings(seed=args.seed)
         stream = EndlessGeneration(model, settings) if args.thread else \
             EndlessProcess(model, find_model("performance"), settings)
@@ -116,15 +88,12 @@ def main() -> None:
             time.sleep(0.01)
         jam.stop()
         time.sleep(0.3)
-        stop.set()
-        got = out.get(timeout=10)
-        proc.join(5)
+        got = rx.collect()
         player.close()
-    finally:
-        if jack is not None:
-            jack.terminate()
-            jack.wait(10)
+    sent = port.sent
 
+    if jam.error is not None:
+        print(f"the jam failed: {jam.error}")
     heard = jam.recording()
     ons = [(t, m[1]) for t, m in got if m[0] & 0xF0 == 0x90 and m[2] > 0]
     longest, stuck = silences(got)
@@ -157,7 +126,7 @@ def main() -> None:
     for label, e in (("handed to the port", err_sent), ("arrived at the receiver", err)):
         print(f"  onset error {label:24s} ms: median {np.median(e):.3f}  p99 {np.percentile(e, 99):.3f}  "
               f"max {e.max():.3f}   targets: median < 1, p99 < 5")
-    if point:
+    if point and point["music_from"] is not None:
         print(f"  temperature 1.0 -> {args.temperature} at {point['made_at']:.2f} s: sampled from step {point['step']}, "
               f"music from {point['music_from']:.2f} s: heard {point['music_from'] - point['made_at']:.2f} s later")
 

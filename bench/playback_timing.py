@@ -17,10 +17,7 @@ server and receiver do too, so a busy machine measures our scheduling rather tha
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -29,6 +26,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from jack_receiver import JackReceiver, StampedPort  # noqa: E402
 
 from studio.music import Piece, make_notes  # noqa: E402
 from studio.playback.midi_player import MidiPlayer  # noqa: E402
@@ -67,41 +67,6 @@ def test_piece(n_notes: int = 1000) -> Piece:
     return Piece(notes=make_notes(pitch[:n_notes], start[:n_notes], end[:n_notes], velocity=80))
 
 
-def receive(client: str, ready, out, stop) -> None:
-    """The receiving process: a JACK MIDI input port, polled, every message stamped on arrival."""
-    import rtmidi
-
-    try:  # a receiver that the machine's other work cannot starve (where the OS allows)
-        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(20))
-    except (AttributeError, OSError):
-        pass
-    rx = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client, queue_size_limit=8192)
-    rx.open_virtual_port("in")
-    ready.set()
-    got = []
-    while not stop.is_set():
-        msg = rx.get_message()
-        if msg:
-            got.append((time.perf_counter(), msg[0]))
-        else:
-            time.sleep(0.0001)
-    out.put(got)
-
-
-def start_jack(period: int, realtime: bool):
-    """A JACK dummy server, or None when one is already running (we use that one)."""
-    if shutil.which("jackd") is None:
-        sys.exit("jackd not found (Debian: apt-get install jackd2)")
-    os.environ["JACK_NO_START_SERVER"] = "1"
-    proc = subprocess.Popen(["jackd", "--realtime" if realtime else "--no-realtime", "-d", "dummy", "-r", "48000",
-                             "-p", str(period)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    if proc.poll() is not None:
-        print("(using the JACK server already running; its period and priority may differ)")
-        return None
-    return proc
-
-
 def busy(stop: threading.Event) -> None:
     """A GUI thread under load: pure Python work that holds the GIL whenever it can."""
     while not stop.is_set():
@@ -111,31 +76,12 @@ def busy(stop: threading.Event) -> None:
 def timing(period: int, with_busy: bool, realtime: bool) -> None:
     import mido
 
-    jack = start_jack(period, realtime)
-    try:
-        ready, stop, out = mp.Event(), mp.Event(), mp.Queue()
-        proc = mp.Process(target=receive, args=("timing", ready, out, stop), daemon=True)
-        proc.start()
-        ready.wait(10)
-        time.sleep(0.3)
-        port = mido.Backend("mido.backends.rtmidi/UNIX_JACK").open_output("timing:in")
+    with JackReceiver("timing", period, realtime) as rx:
+        port = StampedPort(mido.open_output(rx.port))
         time.sleep(0.2)
-        sent: list[tuple[float, list[int]]] = []
-
-        class StampedPort:
-            """The real port, noting when each message was handed over."""
-            name = port.name
-
-            def send(self, msg):
-                port.send(msg)
-                sent.append((time.perf_counter(), msg.bytes()))
-
-            def close(self):
-                port.close()
-
         piece = test_piece()
         ended = threading.Event()
-        player = MidiPlayer(StampedPort(), piece, on_state=lambda s: s == "ended" and ended.set())
+        player = MidiPlayer(port, piece, on_state=lambda s: s == "ended" and ended.set())
         busy_stop = threading.Event()
         worker = threading.Thread(target=busy, args=(busy_stop,), daemon=True)
         if with_busy:
@@ -146,14 +92,9 @@ def timing(period: int, with_busy: bool, realtime: bool) -> None:
         ended.wait(piece.duration + 10)
         busy_stop.set()
         time.sleep(0.2)
-        stop.set()
-        got = out.get(timeout=10)
-        proc.join(5)
+        got = rx.collect()
         player.close()
-    finally:
-        if jack is not None:
-            jack.terminate()
-            jack.wait(10)
+    sent = port.sent
 
     def note_ons(messages):
         ons = [(t, m[1]) for t, m in messages if m[0] & 0xF0 == 0x90 and m[2] > 0]

@@ -150,25 +150,17 @@ def generating(app, window, args) -> list[float]:
 
 def jamming(app, window, args) -> None:
     """Lateness while the Jam panel plays; then the onset timing of what the receiver got."""
-    import multiprocessing as mp
-
-    import mido
     import numpy as np
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from playback_timing import pair, receive, start_jack
+    from jack_receiver import JackReceiver
+    from playback_timing import pair
 
-    jack = start_jack(128, realtime=True)
-    try:
-        mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
-        ready, stop, out = mp.Event(), mp.Event(), mp.Queue()
-        proc = mp.Process(target=receive, args=("guijam", ready, out, stop), daemon=True)
-        proc.start()
-        ready.wait(10)
+    with JackReceiver("guijam", 128, realtime=True) as rx:
         deadline = time.monotonic() + 10
-        while not any(o[1] == "port:guijam:in" for o in window.transport.outputs()) and time.monotonic() < deadline:
+        while not any(o[1] == f"port:{rx.port}" for o in window.transport.outputs()) and time.monotonic() < deadline:
             time.sleep(0.1)
-        window.choose_output("port:guijam:in")
+        window.choose_output(f"port:{rx.port}")
         panel = window.jam_panel
         panel.model.setCurrentIndex(panel.model.findText("performance (shipped)"))
         panel.start()
@@ -192,13 +184,7 @@ def jamming(app, window, args) -> None:
         panel.stop()
         app.processEvents()
         time.sleep(0.3)
-        stop.set()
-        got = out.get(timeout=10)
-        proc.join(5)
-    finally:
-        if jack is not None:
-            jack.terminate()
-            jack.wait(10)
+        got = rx.collect()
     jam = panel.jam
     report(lateness, f"jamming {jam.position:.0f} s from the shipped performance model (sampler in a child process) "
            f"to a JACK receiver, temperature changed halfway")

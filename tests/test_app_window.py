@@ -285,3 +285,25 @@ def test_abc_view_wraps_long_lines_and_keeps_the_cursor_where_you_type(window, q
     window.editing.on_select_all()
     window.editing.on_transpose_up()  # the roll rewrites the text: the cursor stays on its line
     assert editor.textCursor().blockNumber() == line and editor.textCursor().positionInBlock() == 6
+
+
+def test_the_wav_normalise_choice_survives_a_restart_of_the_window(qtbot, studio_home):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    action = first.actions_["normalize_wav"]
+    assert action.isChecked()  # peak-normalised by default
+    action.trigger()  # as a user clicks File > Normalise WAV Exports
+    assert not action.isChecked()
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert not second.actions_["normalize_wav"].isChecked()
+    second.actions_["normalize_wav"].trigger()
+    second.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.actions_["normalize_wav"].isChecked()
+    (studio_home / "settings" / "app.json").write_text("{not json")
+    third = MainWindow()
+    qtbot.addWidget(third)
+    assert third.actions_["normalize_wav"].isChecked() and "app.json" in third.statusBar().currentMessage()

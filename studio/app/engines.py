@@ -63,6 +63,8 @@ ENGINES: dict[str, tuple[str, str]] = {
     "endless_generation": ("studio.generation.endless", "EndlessGeneration"),
     "endless_process": ("studio.generation.endless_process", "EndlessProcess"),
     "jam": ("studio.generation.jam", "Jam"),
+    # primed_settings(settings, primer, model) -> the settings a jam on that primer runs with
+    "primed_settings": ("studio.generation.jam", "primed_settings"),
     # inspect_piece(model, piece) -> Inspection; describe(codec, token_id) -> str;
     # insert_prediction(inspection, piece, index, token_id) -> Piece
     "inspect_piece": ("studio.inspect", "inspect_piece"),
@@ -80,7 +82,7 @@ WHERE = {
     "codec_from_config": "the codecs", "codec_for_piece": "the codecs", "list_models": "the model store",
     "load_model": "the model loader", "generation_settings": "the generation engine",
     "continue_piece": "the generation engine", "regenerate": "the generation engine",
-    "endless_generation": "the jam engine", "endless_process": "the jam engine", "jam": "the jam engine",
+    "endless_generation": "the jam engine", "endless_process": "the jam engine", "jam": "the jam engine", "primed_settings": "the jam engine",
     "inspect_piece": "the model inspector", "describe_token": "the model inspector",
     "insert_prediction": "the model inspector",
 }

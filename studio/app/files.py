@@ -251,12 +251,13 @@ class Files:
         w.run_job(job)
 
     def on_normalize_wav(self, checked: bool = True) -> None:
+        self.window.guarded(self.window.preferences.set, "normalize_wav", bool(checked))
         self.window.message("WAV exports " + ("peak at -1 dBFS" if checked else "keep the synth's own level"))
 
 
 def install(window) -> Files:
     files = Files(window)
-    window.actions_["normalize_wav"].setChecked(True)
+    window.actions_["normalize_wav"].setChecked(window.preferences.get("normalize_wav", True))
     actions.connect(window.actions_, "files", files)
     window.files = files
     return files

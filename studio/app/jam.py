@@ -48,7 +48,7 @@ class JamPanel(QWidget):
         self.model.currentIndexChanged.connect(lambda _i: self._model_changed())
         self.primer = QComboBox()
         self.primer.addItems(list(PRIMERS))
-        self.primer.setToolTip("Notes a performance model continues from (folk models start a tune of their own)")
+        self.primer.setToolTip("Notes the model continues from (a folk model: the tune's first bars, in its key)")
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=5.0, singleStep=0.05, decimals=2, value=1.0)
         self.temperature.setToolTip("Lower: safer, more repetitive; higher: more surprising. Heard within a "
                                     "second or two while jamming (0 = always the likeliest note)")
@@ -164,10 +164,11 @@ class JamPanel(QWidget):
         try:
             model = self._load(path)
             primer = None
+            takes = engines.require("codec_from_config")(model.codec_config).rules().settings
             if self.primer.currentText() != "None" and self.primer_provider is not None and \
-                    "primer_seconds" in engines.require("codec_from_config")(model.codec_config).rules().settings:
+                    ("primer_seconds" in takes or "meter" in takes):  # continued as it is, or a tune's first bars
                 primer = self.primer_provider(self.primer.currentText())
-            settings = self.settings()
+            settings = engines.require("primed_settings")(self.settings(), primer, model)
             stream = engines.require("endless_process")(model, path, settings, primer) if self.in_child_process \
                 else engines.require("endless_generation")(model, settings, primer)
             make_jam = engines.require("jam")
@@ -179,7 +180,7 @@ class JamPanel(QWidget):
         from pathlib import Path
 
         jam = make_jam(stream, player, model_name=Path(path).name,
-                  on_error=lambda exc: self._failed.emit(getattr(exc, "reason", str(exc))))
+                       on_error=lambda exc: self._failed.emit(getattr(exc, "reason", str(exc))))
         self.jam = jam
         self.starting = True
         self.status.setText("Starting the model…")

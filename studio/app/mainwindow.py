@@ -28,6 +28,7 @@ from .abcview import AbcView
 from .document import PieceDocument
 from .modelview import install_model_view
 from .pianoroll import PianoRoll
+from .preferences import Preferences
 from .workers import Job
 
 
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(lambda _i: self.update_actions())
         self.setCentralWidget(self.tabs)
+        self.preferences = Preferences()  # choices kept between sessions (features read and set theirs)
 
         panels.install(self)  # the docks first: the View menu lists them
         self.actions_ = actions.build_actions(self)
@@ -80,7 +82,7 @@ class MainWindow(QMainWindow):
         modeledit.install(self)
         self.panels.wire()
         welcome.install(self)
-        self.statusBar().showMessage("Ready")
+        self.statusBar().showMessage(self.preferences.problem or "Ready")
         self.resize(1400, 860)
         self.update_actions()
         self.model_view = install_model_view(self)  # View > Model: surprise, predictions, cells (modelview.py)

@@ -14,7 +14,8 @@ def register(sub) -> None:
     p = sub.add_parser("jam", help="play endless new music from a model, live, until Ctrl+C (or --seconds)",
                        description="The model samples a little ahead of what you hear and plays it to the built-in "
                        "synth or a MIDI port until interrupted (Ctrl+C) or --seconds have been heard; every sounding "
-                       "note is then ended. Folk models jam one endless tune in the meter and mode given.")
+                       "note is then ended. Folk models jam tune after tune (each to its end, a bar's rest, then the next) in "
+                       "the meter and mode given.")
     p.add_argument("--model", required=True, metavar="NAME|DIR", help="installed model name or model folder")
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"),
                    help="where the model runs (default cpu: one token at a time is fastest there)")
@@ -28,7 +29,8 @@ def register(sub) -> None:
     p.add_argument("--note-density", type=float, help="performance: notes per second (needs a model trained with it)")
     p.add_argument("--pitch-histogram", type=_histogram, metavar="12 NUMBERS",
                    help="performance: comma-separated weights of C..B (needs a model trained with it)")
-    p.add_argument("--primer", metavar="FILE", help="performance: a MIDI/ABC/MusicXML file the jam continues")
+    p.add_argument("--primer", metavar="FILE", help="a MIDI/ABC/MusicXML file the jam continues (a folk model: "
+                   "the tune's first 4 bars, in its key unless --key is given)")
     p.add_argument("--meter", help="folk: meter, e.g. 6/8")
     p.add_argument("--mode", help="folk: mode, e.g. dor, maj, min, mix")
     p.add_argument("--key", help="folk: tonic to play in, e.g. D")
@@ -60,7 +62,7 @@ def cmd_jam(args) -> int:
     from ..cli import warn
     from ..generation import Settings
     from ..generation.endless_process import EndlessProcess
-    from ..generation.jam import Jam
+    from ..generation.jam import Jam, primed_settings
     from ..playback import Player
     from .files import read_one_piece
 
@@ -74,6 +76,7 @@ def cmd_jam(args) -> int:
                         note_density=args.note_density, pitch_histogram=args.pitch_histogram, meter=args.meter,
                         mode=args.mode, key=args.key)
     primer = read_one_piece(args.primer, verb="jamming on") if args.primer else None
+    settings = primed_settings(settings, primer, model)
     failed: list[str] = []
     with Player(on_message=warn) as player:
         stream = EndlessProcess(model, directory, settings, primer, device=args.device)  # checks the settings

@@ -1,6 +1,12 @@
 """Endless generation for live playback: one stream sampled in a background thread, kept a set distance
 ahead of the player's position, for as long as it is allowed to run.
 
+A performance model plays one endless piece. A folk model plays tune after tune, as a session does: each
+tune runs to its own end (`</s>`, after its repeats), a bar's rest follows, then the next tune (the next
+seed; the meter and mode asked for, else the model's choice; live settings carried over). In the stream
+the tunes follow one another, each with its meter and mode tokens and ended by `</s>` (which counts as the
+bar of rest); `piece()` decodes each tune on its own and lays them end to end.
+
 The player (or the GUI) calls `set_playhead(t)` as it plays and reads `piece()` (everything so far,
 decoded) or `new_tokens(since)`; the worker sleeps while it is more than `ahead` units (seconds for
 performance models, bars for folk) in front of the playhead, and `stop()` ends it within one step.
@@ -11,9 +17,13 @@ import threading
 
 import numpy as np
 
+from dataclasses import replace
+
 from ..music import Piece
 from ..nn import SequenceModel
 from .sampler import Generation, Settings
+
+TUNE_GAP_BARS = 1.0  # a folk jam's rest between one tune and the next, in bars of the tune that ended
 
 
 class Stream:
@@ -27,6 +37,10 @@ class Stream:
         self.on_error = on_error
         self.unit = generation.rules.unit
         self.lengths = generation.rules.lengths()  # how far each token moves the stream on, in `unit`
+        self.tunes = self.unit == "bars"  # tune after tune (folk), else one endless piece
+        self.eos = generation.codec.eos_id
+        if self.tunes:
+            self.lengths[self.eos] = TUNE_GAP_BARS
         self.header = list(generation.plan.header)  # primer tokens before the sampled ones
         self._tokens: list[int] = []
         self._length = 0.0
@@ -64,7 +78,12 @@ class Stream:
     def piece(self) -> Piece:
         """Everything generated so far, decoded (notes still open end where the stream has got to)."""
         g = self.generation
-        return g.rules.decode(np.concatenate([np.asarray(self.header, dtype=np.int64), self.tokens()]), g.settings)
+        ids = np.concatenate([np.asarray(self.header, dtype=np.int64), self.tokens()])
+        if not self.tunes:
+            return g.rules.decode(ids, g.settings)
+        cuts = np.flatnonzero(ids == self.eos)
+        tunes = [g.rules.decode(part, g.settings) for part in np.split(ids, cuts + 1) if len(part) > 1]
+        return join_tunes(tunes, ended=len(cuts))
 
     def _append(self, tokens) -> None:
         with self._changed:
@@ -83,11 +102,40 @@ class Stream:
             self._changed.notify_all()
 
 
+def join_tunes(tunes: list[Piece], ended: int) -> Piece:
+    """Tunes one after another, each of the first `ended` followed by TUNE_GAP_BARS of its own bars' rest,
+    with their meters, tempos and keys where each begins."""
+    out = tunes[0].copy()
+    at = 0.0
+    for previous, tune in zip(tunes, tunes[1:]):
+        ts, qpm = previous.time_signatures, previous.tempos
+        bar = (int(ts["numerator"][-1]) * 4.0 / int(ts["denominator"][-1]) if len(ts) else 4.0) * \
+            60.0 / (float(qpm["qpm"][-1]) if len(qpm) else 120.0)
+        at += bar * np.ceil(previous.duration / bar - 1e-6) + bar * TUNE_GAP_BARS
+        moved = tune.shift(at)
+        out.notes = np.concatenate([out.notes, moved.notes])
+        out.pedals = np.concatenate([out.pedals, moved.pedals])
+        out.tempos = np.concatenate([out.tempos, moved.tempos])
+        out.time_signatures = np.concatenate([out.time_signatures, moved.time_signatures])
+        out.key_signatures = out.key_signatures + moved.key_signatures
+    out.meta = dict(out.meta, tunes=len(tunes))
+    out.meta.pop("abc", None)  # one tune's text; the jam is many
+    return out
+
+
 class EndlessGeneration(Stream):
     def __init__(self, model: SequenceModel, settings: Settings | None = None, primer: Piece | None = None,
                  ahead: float = 10.0, on_error=None):
-        super().__init__(Generation(model, 1, settings, primer=primer, endless=True), ahead, on_error)
+        generation = Generation(model, 1, settings, primer=primer, endless=True)
+        if generation.rules.unit == "bars":  # folk: each tune ends (tune after tune, see the module's note)
+            generation = Generation(model, 1, settings, primer=primer, plan=generation.plan)
+        super().__init__(generation, ahead, on_error)
         self._thread = threading.Thread(target=self._run, name="endless-generation", daemon=True)
+        self._current = generation  # the tune being sampled
+        self._version = 0  # settings versions, counted across tunes
+        self._versions = [0]  # the current tune's own settings versions -> ours
+        self._first = 0  # index in the stream of the current tune's first sampled token
+        self._applied: list[tuple[int, int]] = []  # of the tunes before the current one
 
     # ------------------------------------------------------------------ control (any thread)
     def start(self) -> "EndlessGeneration":
@@ -113,28 +161,61 @@ class EndlessGeneration(Stream):
             self._changed.notify_all()
 
     def update_settings(self, **changes) -> int:
-        """See `Generation.update_settings`: used from the next sampled token on; returns the version."""
-        return self.generation.update_settings(**changes)
+        """See `Generation.update_settings`: used from the next sampled token on (and by every later tune);
+        returns the version."""
+        with self._changed:
+            self._current.update_settings(**changes)
+            for name, value in changes.items():
+                setattr(self.settings, name, value)
+            self._version += 1
+            self._versions.append(self._version)
+            return self._version
 
     @property
     def applied(self) -> list[tuple[int, int]]:
         """(settings version, first token index sampled with it)."""
-        return list(self.generation.applied)
+        with self._changed:
+            current = [(self._versions[v], self._first + step) for v, step in self._current.applied]
+            known = {v for v, _ in self._applied}
+            return self._applied + [(v, step) for v, step in current if v not in known]
 
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def _next_tune(self) -> Generation:
+        """End the tune just sampled and start the next: the next seed, the live settings, the meter and mode
+        asked for (else the model's choice again); its meter and mode tokens go into the stream."""
+        with self._changed:
+            self._applied = self.applied
+            settings = replace(self.settings, seed=self.settings.seed + self._tunes_done() + 1, start=None)
+            tune = Generation(self.generation.model, 1, settings)
+            self._current, self._versions = tune, [self._version]
+        self._append([self.eos])
+        self._append(tune.plan.header)
+        self._first = self.count
+        return tune
+
+    def _tunes_done(self) -> int:
+        with self._changed:
+            return sum(1 for t in self._tokens if t == self.eos)
+
     # ------------------------------------------------------------------ the worker
     def _run(self) -> None:
         error = None
         try:
-            for step in self.generation.steps():
-                self._append(step.tokens[:1])
-                with self._changed:
-                    self._changed.wait_for(lambda: self._stop.is_set() or self._length < self._playhead + self.ahead)
-                if self._stop.is_set():
+            tune = self.generation
+            while not self._stop.is_set():
+                for step in tune.steps():
+                    if step.tokens[0] != self.eos:  # (a tune's end is added below, once)
+                        self._append(step.tokens[:1])
+                    with self._changed:
+                        self._changed.wait_for(lambda: self._stop.is_set() or self._length < self._playhead + self.ahead)
+                    if self._stop.is_set():
+                        break
+                if not self.tunes or self._stop.is_set():
                     break
+                tune = self._next_tune()
         except BaseException as exc:  # reported to the owner; a worker thread has nobody else to tell
             error = exc
         finally:

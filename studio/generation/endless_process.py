@@ -24,11 +24,13 @@ from pathlib import Path
 from ..errors import StudioError
 from ..music import Piece
 from ..nn import SequenceModel
+from ..realtime import HELPER, raise_thread_priority
 from .endless import EndlessGeneration, Stream
 from .rules import Plan
 from .sampler import Generation, Settings
 
-FORWARD_INTERVAL = 0.01  # how often the child sends what it has sampled
+FORWARD_INTERVAL = 0.05  # how often the child sends what it has sampled (each message wakes a thread of the
+# playing process, one more chance to hold the interpreter lock when preempted: see studio.realtime)
 
 
 class SamplerFailed(StudioError):
@@ -45,6 +47,7 @@ class EndlessProcess(Stream):
         super().__init__(Generation(model, 1, settings, primer=primer, endless=True), ahead, on_error)
         self.model_dir = str(Path(model_dir).resolve())
         self.device = device
+        self.primed = primer is not None  # the child is told the primer's tokens (it has no primer piece)
         self.applied: list[tuple[int, int]] = []
         self._proc: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
@@ -58,7 +61,7 @@ class EndlessProcess(Stream):
                                       text=True, bufsize=1)
         g = self.generation
         self._send({"model": self.model_dir, "device": self.device, "settings": g.settings.to_dict(),
-                    "header": self.header if g.plan.header and self.unit == "seconds" else None,
+                    "header": self.header if self.primed else None,
                     "ahead": self.ahead})
         self._reader = threading.Thread(target=self._read, daemon=True, name="endless-process-reader")
         self._reader.start()
@@ -103,6 +106,7 @@ class EndlessProcess(Stream):
                 pass
 
     def _read(self) -> None:
+        raise_thread_priority(HELPER)  # it shares the interpreter lock with the MIDI scheduler (studio.realtime)
         error = None
         for line in self._proc.stdout:
             message = json.loads(line)

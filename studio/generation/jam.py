@@ -19,16 +19,34 @@ import numpy as np
 
 from ..errors import InvalidArgument, StudioError
 from ..music import Piece
+from ..realtime import HELPER, raise_thread_priority
 
 AHEAD_MIDI = 1.5  # seconds sampled ahead of the playhead for a MIDI port (the delay before a change is heard)
 AHEAD_SYNTH = 5.0  # the built-in synth renders 2-second segments ahead, so it needs more in hand
 FOLK_AHEAD_BARS = 1.0  # until the tune's first notes give its bar length
 SYNTH_PUSH_EVERY = 1.0  # seconds of new music between pieces handed to the built-in synth
+MIDI_PUSH_EVERY = 0.5  # ... and to a MIDI port: each hand-over compiles MIDI messages in this process, work
+# that delays the MIDI scheduler (it shares the interpreter lock); 10 a second left notes 250 ms late
+PUSH_MARGIN = 0.5  # seconds of handed-over music below which the player is handed what there is at once
 FEED_INTERVAL = 0.1  # how often the feeder looks at the playhead
 KEEP_BEHIND = 1.0  # seconds of past notes still handed to the player (notes sounding across the playhead)
 START_TIMEOUT = 90.0  # a loaded machine can take a minute to start the sampler process (torch, the model)
-LOW_WATER = 0.15  # seconds of music in hand below which playback waits for the sampler rather than skip notes
+LOW_WATER = 0.15  # seconds of music in hand (beyond what the output holds) below which playback waits for
+# the sampler rather than skip notes
+SYNTH_QUEUE = 2.0  # seconds the built-in synth hands its audio device at once (PulseAudio's buffer)
 MAX_AHEAD = 10.0  # a sampler that could not keep up is given up to this much lead
+
+
+def primed_settings(settings, primer: Piece | None, model):
+    """Settings for a jam on `primer`: a folk model plays the primer's tune (its first bars, then tune after
+    tune) in the primer's key unless a key is asked for; a performance model continues it as it is."""
+    from ..codecs import codec_from_config
+    from .rules import rules_for
+
+    key = getattr(primer.key, "tonic", None) if primer is not None else None
+    if key and not settings.key and rules_for(codec_from_config(model.codec_config)).unit == "bars":
+        settings.key = key
+    return settings
 
 
 class JamFailed(StudioError):
@@ -70,18 +88,19 @@ class Jam:
     def start(self, timeout: float = START_TIMEOUT) -> "Jam":
         """Begin sampling, wait until a little music is in hand, then start playing it."""
         if self.ahead_seconds is None:
-            builtin = str(getattr(self.player, "output", "")).startswith("built-in")
-            self.ahead_seconds = AHEAD_SYNTH if builtin else AHEAD_MIDI
-        if str(getattr(self.player, "output", "")).startswith("built-in"):
-            # The synth renders again every 2-second segment not yet begun on each new piece: hand it one
-            # a second, not ten (it is far ahead anyway).
-            self._push_every = self._to_unit(SYNTH_PUSH_EVERY)
+            self.ahead_seconds = AHEAD_SYNTH if self._builtin() else AHEAD_MIDI
+        # The synth renders again every 2-second segment not yet begun on each new piece: hand it one a second
+        # (it is far ahead anyway); a MIDI port twice a second (see MIDI_PUSH_EVERY).
+        self._push_every = self._to_unit(SYNTH_PUSH_EVERY if self._builtin() else MIDI_PUSH_EVERY)
         if self.ahead_seconds <= 0:
             raise InvalidArgument(f"a jam needs to sample some music ahead, not {self.ahead_seconds} s")
         self.stream.set_ahead(self._to_unit(self.ahead_seconds) if self.unit == "seconds" else FOLK_AHEAD_BARS)
         self.stream.start()
-        if not self.stream.wait_for(min(self.stream.ahead, self._to_unit(1.0)), timeout) and self.error is None:
-            self.error = JamFailed(f"the model did not sample its first second of music within {timeout:g} s")
+        # The synth hands its device a couple of seconds at once: have those in hand before it starts, or their
+        # notes would come too late to be heard (see SynthPlayer.set_piece).
+        first = 1.0 + (SYNTH_QUEUE if self._builtin() else 0.0)
+        if not self.stream.wait_for(min(self.stream.ahead, self._to_unit(first)), timeout) and self.error is None:
+            self.error = JamFailed(f"the model did not sample its first {first:g} s of music within {timeout:g} s")
         if self.error is not None:
             self.stream.stop()
             raise self.error
@@ -171,23 +190,27 @@ class Jam:
         return out
 
     # ------------------------------------------------------------------ inside
+    def _builtin(self) -> bool:
+        return str(getattr(self.player, "output", "")).startswith("built-in")
+
     def _to_unit(self, seconds: float) -> float:
         if self.unit == "seconds":
             return seconds
         return seconds / self._seconds_per_bar()
 
     def _seconds_per_bar(self) -> float:
-        """A folk tune's bar in seconds, from its meter and tempo (one meter and tempo per generated tune)."""
+        """A folk tune's bar in seconds, from the meter and tempo of the latest tune (one of each per tune)."""
         piece = self._piece
         if piece is None or not len(piece.time_signatures):
             return 2.0
-        numerator, denominator = int(piece.time_signatures["numerator"][0]), int(piece.time_signatures["denominator"][0])
-        return numerator * 4.0 / denominator * 60.0 / float(piece.tempos["qpm"][0])
+        numerator, denominator = int(piece.time_signatures["numerator"][-1]), int(piece.time_signatures["denominator"][-1])
+        return numerator * 4.0 / denominator * 60.0 / float(piece.tempos["qpm"][-1])
 
-    def _push(self, force: bool = False) -> None:
-        """Hand the player what is still to come (and what sounds across the playhead)."""
+    def _push(self, force: bool = False, low: bool = False) -> None:
+        """Hand the player what is still to come (and what sounds across the playhead): once `_push_every` of
+        new music is in, or whatever there is when the player is running `low`."""
         count, length = self.stream.count, self.stream.length
-        if not force and (count == self._pushed_tokens or length - self._pushed_length < self._push_every):
+        if not force and (count == self._pushed_tokens or (length - self._pushed_length < self._push_every and not low)):
             return
         self._pushed_tokens, self._pushed_length = count, length
         piece = self.piece()
@@ -199,31 +222,34 @@ class Jam:
         self.player.set_piece(window)
 
     def _feed(self) -> None:
+        raise_thread_priority(HELPER)  # it shares the interpreter lock with the MIDI scheduler (studio.realtime)
         try:
             while not self._halt.wait(FEED_INTERVAL):
                 heard = max(0.0, float(self.player.position) - self.offset)
                 self.stream.set_playhead(self._to_unit(heard))
-                if self._in_hand(heard) < LOW_WATER:
-                    self._stall(heard)
-                self._push()
+                lead = float(getattr(self.player, "lead", 0.0))  # handed to the output, not heard yet
+                if self._in_hand(heard) < LOW_WATER + lead:
+                    self._stall(heard, lead)
+                self._push(low=self._in_hand(heard, self._pushed_length) < LOW_WATER + lead + PUSH_MARGIN)
                 if self.error is not None:
                     break
         except Exception as exc:  # the output failed under us: report, and stop
             self._failed(exc)
 
-    def _in_hand(self, heard: float) -> float:
-        """Seconds of music sampled beyond what is heard."""
+    def _in_hand(self, heard: float, length: float | None = None) -> float:
+        """Seconds of music sampled (or of `length`, in the stream's unit) beyond what is heard."""
         scale = 1.0 if self.unit == "seconds" else self._seconds_per_bar()
-        return self.stream.length * scale - heard
+        return (self.stream.length if length is None else length) * scale - heard
 
-    def _stall(self, heard: float) -> None:
-        """The sampler fell behind (a loaded machine): pause until it is ahead again and give it more lead,
-        so that no note is skipped; the wait is logged."""
+    def _stall(self, heard: float, lead: float = 0.0) -> None:
+        """The sampler fell behind (a loaded machine): pause until it is ahead again, by the output's own
+        `lead` too, and give it more lead, so that no note is skipped; the wait is logged (playback time
+        then stops with the sound: a jam of S seconds still sounds for S seconds)."""
         began = time.perf_counter()
         self.player.pause()
         self.stream.set_ahead(min(self.stream.ahead * 1.5, self._to_unit(MAX_AHEAD)))
         self.ahead_seconds = min(self.ahead_seconds * 1.5, MAX_AHEAD)
-        while not self._halt.is_set() and self.error is None and self._in_hand(heard) < 2 * LOW_WATER:
+        while not self._halt.is_set() and self.error is None and self._in_hand(heard) < 2 * LOW_WATER + lead:
             self.stream.wait_for(self.stream.length + self._to_unit(LOW_WATER), timeout=0.1)
         if self._halt.is_set():
             return

@@ -54,9 +54,10 @@ def compile_events(piece: Piece, channel: int | None = None, program: int | None
         return EMPTY
     timed: list[tuple[float, mido.Message]] = []
     mid = piece_to_midifile(piece)
-    now, tempo = 0.0, 500000
-    for msg in mido.merge_tracks(mid.tracks):  # delta ticks; seconds follow the tempo map
-        now += mido.tick2second(msg.time, mid.ticks_per_beat, tempo)
+    now, tempo, last = 0.0, 500000, 0
+    for tick, msg in merged(mid.tracks):  # seconds follow the tempo map
+        now += mido.tick2second(tick - last, mid.ticks_per_beat, tempo)
+        last = tick
         if msg.is_meta:
             if msg.type == "set_tempo":
                 tempo = msg.tempo
@@ -83,3 +84,17 @@ def compile_events(piece: Piece, channel: int | None = None, program: int | None
     channels = frozenset(m.channel for _, m in timed)
     duration = max([float(times[-1])] + [e for e in ends if e is not None]) if keep else 0.0
     return EventTable(times, tuple(timed[i][1] for i in keep), tuple(ends[i] for i in keep), channels, duration)
+
+
+def merged(tracks) -> list[tuple[int, mido.Message]]:
+    """(absolute tick, message) of all tracks in time order, a track's messages before a later track's at
+    the same tick (as mido.merge_tracks orders them, without copying every message: a jam compiles what it
+    hands the player several times a second, in the thread the MIDI scheduler shares the interpreter with)."""
+    out = []
+    for track in tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            out.append((tick, msg))
+    out.sort(key=lambda pair: pair[0])  # stable: ties keep the track order
+    return out

@@ -18,6 +18,7 @@ from typing import Callable
 import mido
 
 from ..music import Piece
+from ..realtime import SCHEDULER, raise_thread_priority
 from .events import EMPTY, EventTable, compile_events
 from .ports import port_present
 from .transport import (PAUSED, PLAYING, STOPPED, Engine, Transport, check_loop, check_position,
@@ -52,6 +53,7 @@ class MidiPlayer(Engine):
         self._anchor_pos = check_position(t.position)
         self._anchor_wall = time.perf_counter()
         self._state = STOPPED
+        self._snapshot()
         self._index = self._events.index_at(self._anchor_pos)
         self._sounding: dict[tuple[int, int], float] = {}  # (channel, note) -> piece time its note ends
         self._used: set[int] = set()  # channels sent to since the last silence
@@ -69,9 +71,11 @@ class MidiPlayer(Engine):
     # ----- what the GUI reads -----
     @property
     def position(self) -> float:
-        """Playhead in piece seconds; cheap, read it at display rate."""
-        with self._cond:
-            return self._pos(time.perf_counter())
+        """Playhead in piece seconds; cheap, read it at display rate. Read from a snapshot, without the
+        scheduler's lock: a reader preempted while holding it (a GUI or a jam polling on a loaded machine)
+        held the scheduler up for a few hundred ms (see studio.realtime)."""
+        state, pos, wall, scale = self._clock
+        return pos + (time.perf_counter() - wall) * scale if state == PLAYING else pos
 
     @property
     def duration(self) -> float:
@@ -84,7 +88,8 @@ class MidiPlayer(Engine):
     def port_present(self) -> bool:
         """Whether the output port still exists (checked by the GUI's player every second or so)."""
         with self._cond:
-            return not self._failed and port_present(self._port)
+            port, failed = self._port, self._failed
+        return not failed and port_present(port)  # (a query to the MIDI system: not with the scheduler's lock)
 
     # ----- transport -----
     def play(self) -> None:
@@ -182,7 +187,12 @@ class MidiPlayer(Engine):
         self._index = self._events.index_at(pos)
         self._sent_until = pos - 1e-9  # nothing before a (re)start point counts as late
 
+    def _snapshot(self) -> None:
+        """What `position` reads: one tuple, replaced whole (callers hold self._cond)."""
+        self._clock = (self._state, self._anchor_pos, self._anchor_wall, self._scale)
+
     def _changed(self) -> None:
+        self._snapshot()
         self._gen += 1
         self._cond.notify_all()
 
@@ -287,6 +297,7 @@ class MidiPlayer(Engine):
             wall_at_end = self._anchor_wall + (loop[1] - self._anchor_pos) / self._scale
             self._silence()
             self._anchor_pos, self._anchor_wall = loop[0], wall_at_end
+            self._snapshot()
             self._index = ev.index_at(loop[0])
             self._send_programs()
             return None
@@ -294,12 +305,13 @@ class MidiPlayer(Engine):
             self._silence()
             self._state = STOPPED
             self._restart_at(0.0)
+            self._snapshot()
             notify(self.on_state, "ended")
             return None
         return min(off_time, ev_time, loop[1] if loop else float("inf"))
 
     def _run(self) -> None:
-        _raise_priority()
+        raise_thread_priority(SCHEDULER)
         cond = self._cond
         with cond:
             while not self._closed:
@@ -324,19 +336,3 @@ class MidiPlayer(Engine):
                     cond.acquire()
                 if gen != self._gen:
                     continue
-
-
-def _raise_priority() -> None:
-    """Ask the OS to run this thread before ordinary work, as audio software does (real-time round-robin
-    where the user may, e.g. members of Linux's `audio` group; else a better nice value; else nothing)."""
-    import os
-
-    try:
-        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))  # 0 = the calling thread on Linux
-        return
-    except (AttributeError, OSError):
-        pass
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -5)
-    except (AttributeError, OSError):
-        pass

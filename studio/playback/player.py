@@ -153,6 +153,11 @@ class Player:
         return engine.position if engine is not None else 0.0
 
     @property
+    def lead(self) -> float:
+        """Seconds of the piece handed to the output but not heard yet (the synth's audio queue; 0 on MIDI)."""
+        return getattr(self._engine, "lead", 0.0)
+
+    @property
     def state(self) -> str:
         engine = self._engine
         return engine.state if engine is not None else STOPPED

@@ -119,6 +119,13 @@ class SynthPlayer(Engine):
         return max(heard, 0)
 
     @property
+    def lead(self) -> float:
+        """Piece seconds already handed to the device but not heard yet (what an edit arrives too late for
+        when the device's queue is kept)."""
+        with self._cond:
+            return max(0, self._frame - self._heard_frame()) / SAMPLE_RATE * self._scale
+
+    @property
     def duration(self) -> float:
         return self._piece.duration  # to the last note end or pedal release, as the MIDI player
 
@@ -162,13 +169,22 @@ class SynthPlayer(Engine):
             self._cond.notify_all()
 
     def set_piece(self, piece: Piece) -> None:
-        """Replace what plays; segments not yet begun are rendered again from the new piece."""
+        """Replace what plays; segments not yet begun are rendered again from the new piece.
+
+        An edit drops what the device holds and carries on from what is heard, so it is heard at once. A live
+        stream (open-ended: a jam, whose new notes only ever come after what is queued) keeps the device's
+        queue instead: dropping it on every hand-over lost time against the wall clock (a 12 s jam sounded
+        for 30 s), and the segment being handed over is rendered again, so notes that reached it late are
+        heard from the next block on. What comes after it was handed to the device is not heard: the jam
+        keeps `lead` + its margin in hand, and pauses when the sampler falls behind that."""
         with self._cond:
-            self._rewind_to_heard()
+            if not self.open_ended:
+                self._rewind_to_heard()
             self._piece = piece
             self._edit += 1
-            for k in [k for k in self._segments if k * SEG > self._frame]:
-                del self._segments[k]
+            if not self.open_ended:  # (a live stream's older segments play on until rendered again)
+                for k in [k for k in self._segments if k * SEG > self._frame]:
+                    del self._segments[k]
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -294,7 +310,7 @@ class SynthPlayer(Engine):
     def _next_job(self) -> tuple[int, int, int, Piece] | None:
         for k, wrapped in self._wanted():
             have = self._segments.get(k)
-            begun = k * SEG <= self._frame and not wrapped
+            begun = k * SEG <= self._frame and not wrapped and not self.open_ended
             if have is None or (have[0] != self._edit and not begun):
                 key = (self._edit, self._timebase)
                 if self._stretched is None or self._stretched[0] != key:
