@@ -82,7 +82,8 @@ WHERE = {
     "codec_from_config": "the codecs", "codec_for_piece": "the codecs", "list_models": "the model store",
     "load_model": "the model loader", "generation_settings": "the generation engine",
     "continue_piece": "the generation engine", "regenerate": "the generation engine",
-    "endless_generation": "the jam engine", "endless_process": "the jam engine", "jam": "the jam engine", "primed_settings": "the jam engine",
+    "endless_generation": "the jam engine", "endless_process": "the jam engine", "jam": "the jam engine",
+    "primed_settings": "the jam engine",
     "inspect_piece": "the model inspector", "describe_token": "the model inspector",
     "insert_prediction": "the model inspector",
 }

@@ -145,7 +145,8 @@ class JamPanel(QWidget):
             self.start()
 
     def settings(self):
-        s = engines.require("generation_settings")(temperature=float(self.temperature.value()), seed=int(self.seed.value()))
+        settings = engines.require("generation_settings")
+        s = settings(temperature=float(self.temperature.value()), seed=int(self.seed.value()))
         if self.use_density.isEnabled() and self.use_density.isChecked():
             s.note_density = float(self.density.value())
         if self.use_pitches.isEnabled() and self.use_pitches.isChecked():
