@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.codecs.performance_controls import scale_histogram  # noqa: E402
 from studio.generation import Generation, Settings  # noqa: E402
-from studio.generation.evaluate import polyphony  # noqa: E402
+from studio.codecs.report import polyphony  # noqa: E402
 from studio.generation.output import write_candidates  # noqa: E402
 
 NEVER_ENDED = re.compile(r"(\d+) notes never ended")

@@ -230,3 +230,24 @@ def test_import_train_and_sample_end_to_end(tmp_path):
         piece = Piece.read(path)
         steps = np.asarray(piece.seconds_to_beats(piece.notes["start"])) * 4
         assert np.allclose(steps, np.round(steps), atol=1e-3)  # sampled notes sit on the grid
+
+
+# ------------------------------------------------------------------------------------------- sampling rules
+def test_sampling_rules_count_bars_and_end_before_the_bar_after_the_last(codec):
+    """A length in bars: each `Bar` after the first closes one; the `Bar` that would open bar N+1 is dropped."""
+    rules = codec.rules()
+    assert codec.unit == "bars" and "bars" in rules.settings and "seconds" not in rules.settings
+    ids = codec.encode(metered_piece(3, notes=40))
+    clock = {name: np.zeros(1, dtype=bool if kind == "bool" else np.int64) for name, kind in rules.clock_fields.items()}
+    tables = rules.clock_tables()
+    reached = []
+    for token in ids.tolist():
+        rules.advance(clock, np.array([token]), tables)
+        reached.append(int(clock["clock"][0]))
+    bars = int((ids == codec.index["Bar"]).sum())
+    assert reached[-1] == bars - 1  # the last bar has no Bar after it
+    stop = reached.index(2) + 1  # where a sampler asked for 2 bars stops
+    kept = rules.finish(ids[:stop], 2)
+    assert int((kept == codec.index["Bar"]).sum()) == 2
+    decoded = codec.decode(kept)
+    assert decoded.seconds_to_beats(float(decoded.notes["start"].max())) < 3 + 3  # two 3/4 bars
