@@ -74,3 +74,29 @@ def test_cli_folk_jam_starts_from_the_primer_tune_in_its_key(receiver, tmp_path)
     n = len(heard)
     assert [x.pitch for x in heard] == want["pitch"][:n].tolist()  # its first bars, in its own key
     assert [round(x.start, 3) for x in heard] == pytest.approx(want["start"][:n] - want["start"][0], abs=0.01)
+
+
+def test_the_jam_panel_starts_a_folk_jam_from_the_current_tune(qtbot, monkeypatch, receiver):
+    from studio.app.mainwindow import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    monkeypatch.setattr(window, "show_error", lambda m, *a: pytest.fail(m))
+    try:
+        assert window.open_path(str(EXAMPLE_ABC)) >= 1
+        tune = window._primer("Current piece")
+        panel = window.jam_panel
+        panel.in_child_process = False  # a thread here: starts in a blink (the CLI test covers the child process)
+        panel.model.setCurrentIndex(panel.model.findText("folk (shipped)"))
+        panel.primer.setCurrentText("Current piece")
+        window.choose_output(f"port:{receiver.client}")
+        panel.start()
+        qtbot.waitUntil(lambda: panel.running, timeout=60000)
+        qtbot.waitUntil(lambda: len(receiver.note_ons()) >= 6, timeout=20000)
+        panel.stop()
+        got = sorted(receiver.note_ons())
+        want = np.sort(tune.notes, order=["start", "pitch"])
+        assert [p for _, _, p in got[:6]] == want["pitch"][:6].tolist()  # the tune's first bars, in its key
+    finally:
+        window.jam_panel.shutdown()
+        window.transport.close()

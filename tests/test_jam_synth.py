@@ -50,7 +50,9 @@ def test_a_jam_on_the_builtin_synth_sounds_as_long_as_it_is_heard(null_sink, tmp
             rec.wait(timeout=5)
     waited = sum(s["waited"] for s in jam.stalls)
     assert jam.position >= seconds
-    assert abs((wall - waited) - jam.position) < 0.1 * seconds, (wall, waited, jam.position, jam.stalls)
+    # (PulseAudio's null sink runs on a timer, which a loaded machine slows: at a load of 15 on 2 cores it
+    # played 6 s in 6.75; the bug this guards against took 2.6 times as long.)
+    assert abs((wall - waited) - jam.position) < 0.25 * seconds, (wall, waited, jam.position, jam.stalls)
 
     heard = np.frombuffer(raw.read_bytes(), dtype="<i2").reshape(-1, 2).astype(np.float32) / 32768
     got = envelope(heard, SAMPLE_RATE)

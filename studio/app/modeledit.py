@@ -29,6 +29,7 @@ class ModelEdit:
             if not doc.selected.any():
                 return None
             chosen = doc.piece.with_notes(doc.notes[doc.selected])
+            chosen.meta.pop("abc", None)  # the whole tune's text: a folk model reads the selected notes instead
             return chosen.shift(-float(chosen.notes["start"].min()))
         return doc.piece.copy()
 

@@ -41,6 +41,7 @@ class Stream:
         self.eos = generation.codec.eos_id
         if self.tunes:
             self.lengths[self.eos] = TUNE_GAP_BARS
+        self._finished: dict[int, Piece] = {}  # decoded tunes that have ended, by where they begin
         self.header = list(generation.plan.header)  # primer tokens before the sampled ones
         self._tokens: list[int] = []
         self._length = 0.0
@@ -82,8 +83,19 @@ class Stream:
         if not self.tunes:
             return g.rules.decode(ids, g.settings)
         cuts = np.flatnonzero(ids == self.eos)
-        tunes = [g.rules.decode(part, g.settings) for part in np.split(ids, cuts + 1) if len(part) > 1]
-        return join_tunes(tunes, ended=len(cuts))
+        tunes, begin = [], 0
+        for end in [*(cuts + 1), len(ids)]:
+            part = ids[begin:end]
+            if len(part) > 1:
+                finished = end - 1 in cuts  # a finished tune never changes: decoded once (long jams stay cheap)
+                tune = self._finished.get(begin) if finished else None
+                if tune is None:
+                    tune = g.rules.decode(part, g.settings)
+                    if finished:
+                        self._finished[begin] = tune
+                tunes.append(tune)
+            begin = end
+        return join_tunes(tunes)
 
     def _append(self, tokens) -> None:
         with self._changed:
@@ -102,9 +114,9 @@ class Stream:
             self._changed.notify_all()
 
 
-def join_tunes(tunes: list[Piece], ended: int) -> Piece:
-    """Tunes one after another, each of the first `ended` followed by TUNE_GAP_BARS of its own bars' rest,
-    with their meters, tempos and keys where each begins."""
+def join_tunes(tunes: list[Piece]) -> Piece:
+    """Tunes one after another, each followed by TUNE_GAP_BARS of its own bars' rest (from its last full
+    bar), with their meters, tempos and keys where each begins."""
     out = tunes[0].copy()
     at = 0.0
     for previous, tune in zip(tunes, tunes[1:]):
