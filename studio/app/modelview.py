@@ -547,14 +547,9 @@ class ModelView(QWidget):
 
 def install_model_view(window) -> ModelView:
     """Add the Model dock and the View > Model menu to the main window; returns the panel."""
-    from PySide6.QtWidgets import QDockWidget
-
     view = ModelView(window)
-    dock = QDockWidget("Model", window)
-    dock.setObjectName("dock-model")
-    dock.setWidget(view)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    if "Generate" in getattr(window, "docks", {}):
+    dock = window.add_dock("Model", view, Qt.DockWidgetArea.RightDockWidgetArea)
+    if "Generate" in window.docks:
         window.tabifyDockWidget(window.docks["Generate"], dock)
         window.docks["Generate"].raise_()
     dock.hide()
