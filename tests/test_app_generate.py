@@ -108,7 +108,7 @@ def test_folk_candidates_stream_in_with_their_settings_and_open_with_provenance(
     assert tab.abc is not None and "M:6/8" in tab.abc.text
     again = generate(load_model(models["folk"]), 1, Settings.from_dict(made["settings"]))[0].piece
     np.testing.assert_array_equal(again.notes, piece.notes)  # the provenance reproduces the candidate
-    window.save_project(str(tmp_path / "p.studio"))
+    window.files.save_project(str(tmp_path / "p.studio"))
     saved = json.loads((tmp_path / "p.studio").read_text())["pieces"][0]["provenance"]["generated"]
     assert saved["seed"] == seed + 1 and saved["settings"] == made["settings"]
 
@@ -167,7 +167,7 @@ def test_regenerate_selection_replaces_only_the_span_and_undo_restores(window, q
     tab = window.add_piece(long_piece())
     original = tab.document.notes.copy()
     tab.document.set_selection((original["start"] >= 4.0) & (original["start"] < 7.5))
-    window.on_regenerate_selection()
+    window.modeledit.on_regenerate_selection()
     assert panel.edit_target is tab.document
     finish(qtbot, panel)
     assert panel.results.count() == 2 and "regenerate 4–7.4 seconds" in panel.results.item(0).text()
@@ -178,7 +178,7 @@ def test_regenerate_selection_replaces_only_the_span_and_undo_restores(window, q
     np.testing.assert_array_equal(notes[notes["start"] >= 7.4], original[original["start"] >= 7.4])
     np.testing.assert_array_equal(notes[notes["end"] <= 4.0], original[original["end"] <= 4.0])
     assert tab.document.provenance["edits"][0]["span"] == {"from": 4.0, "to": 7.4, "unit": "seconds"}
-    window.on_undo()
+    window.editing.on_undo()
     np.testing.assert_array_equal(tab.document.notes, original)
 
 
@@ -198,11 +198,11 @@ def test_continue_and_regenerate_a_folk_tune_by_its_bars(window, qtbot, models, 
     panel.length.setValue(2)
     panel.seed.setValue(7)
     (tmp_path / "jig.abc").write_text(JIG)
-    window.open_paths([tmp_path / "jig.abc"])
+    window.files.open_paths([tmp_path / "jig.abc"])
     tab = window.current_tab()
     original = tab.document.notes.copy()
     tab.roll.set_playhead(6.0)  # bar 5 (6/8 at 120 quarter notes a minute: 1.5 s a bar)
-    window.on_continue_here()
+    window.modeledit.on_continue_here()
     finish(qtbot, panel)
     assert panel.candidate(0)[1]["span"] == {"from": 5, "to": None, "unit": "bars"}
     panel.apply_item(panel.results.item(0))
@@ -210,11 +210,11 @@ def test_continue_and_regenerate_a_folk_tune_by_its_bars(window, qtbot, models, 
     np.testing.assert_array_equal(notes[notes["start"] < 6.0], original[original["start"] < 6.0])
     assert tab.abc.text == tab.document.piece.meta["abc"] and "T:Test Jig" in tab.abc.text
     assert tab.document.provenance["edits"][-1]["op"] == "continue"
-    window.on_undo()
+    window.editing.on_undo()
     np.testing.assert_array_equal(tab.document.notes, original)
 
     tab.document.set_selection((original["start"] >= 3.0) & (original["start"] < 6.0))  # bars 3 and 4
-    window.on_regenerate_selection()
+    window.modeledit.on_regenerate_selection()
     finish(qtbot, panel)
     assert panel.candidate(0)[1]["span"] == {"from": 3, "to": 4, "unit": "bars"}
     panel.apply_item(panel.results.item(0))
@@ -256,7 +256,7 @@ def test_continue_a_performance_from_its_end_opens_as_a_new_piece(window, qtbot,
     panel.length.setValue(2)
     tab = window.add_piece(long_piece())
     original = tab.document.notes.copy()
-    window.on_continue_here()  # the playhead is at the start: continue after the end
+    window.modeledit.on_continue_here()  # the playhead is at the start: continue after the end
     finish(qtbot, panel)
     piece, info = panel.candidate(0)
     assert info["span"]["from"] == pytest.approx(11.9) and piece.duration <= 11.9 + 2 + 1e-6

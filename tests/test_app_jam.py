@@ -32,7 +32,7 @@ def test_jam_starts_plays_steers_stops_and_keeps_the_last_seconds(window, qtbot,
     assert shipped >= 0, "the shipped performance model is listed"
     panel.model.setCurrentIndex(shipped)
     assert panel.use_density.isEnabled() and panel.pitch_boxes[0].isEnabled()  # the shipped model has controls
-    window.choose_output(f"port:{receiver.client}")
+    window.playing.choose_output(f"port:{receiver.client}")
     window.actions_["jam"].trigger()  # Transport ▸ Jam (J)
     assert window.docks["Jam"].isVisible()
     qtbot.waitUntil(lambda: panel.running, timeout=30000)
@@ -41,7 +41,7 @@ def test_jam_starts_plays_steers_stops_and_keeps_the_last_seconds(window, qtbot,
     panel.temperature.setValue(0.7)  # live: reaches the sampler
     qtbot.waitUntil(lambda: panel.jam.position > 2.5, timeout=10000)
     assert window.transport_bar.position.text().startswith("0:0")  # the bar shows the jam's m:ss
-    window.on_play_stop()  # Space ends a jam
+    window.playing.on_play_stop()  # Space ends a jam
     assert not panel.running and panel.start_button.text() == "Jam"
     receiver.settle()
     assert receiver.check_no_stuck_notes() == set()

@@ -44,7 +44,7 @@ def open_kesh(window, qtbot):
 
     path = window.tmp_path / "kesh.abc"
     path.write_text(read_abc_tunes(EXAMPLE_ABC)[0].text)
-    window.open_paths([path])
+    window.files.open_paths([path])
     turn_on(window, qtbot, FOLK)
     return window.current_tab()
 

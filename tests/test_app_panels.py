@@ -191,7 +191,7 @@ def import_scales(qtbot, folder, count: int) -> MainWindow:
         scale_piece().transpose(k).write_midi(folder / f"scale{k}.mid")
     window = MainWindow()
     qtbot.addWidget(window)
-    window.import_into_library("scales", [str(folder)])
+    window.files.import_into_library("scales", [str(folder)])
     return window
 
 

@@ -25,13 +25,13 @@ def test_play_through_a_chosen_midi_port_moves_the_playhead_and_stop_ends_every_
     window.add_piece(piece)
     labels = [label for label, _key in window.transport.outputs()]
     assert f"MIDI port: {receiver.port_name}" in labels
-    window.choose_output(f"port:{receiver.client}")
+    window.playing.choose_output(f"port:{receiver.client}")
     assert receiver.client in window.transport.output
     roll = window.current_roll()
-    window.on_play_stop()
+    window.playing.on_play_stop()
     assert window.transport.state == "playing"
     qtbot.waitUntil(lambda: roll.view.playhead > 1.2, timeout=10000)  # the playhead follows the engine
-    window.on_play_stop()
+    window.playing.on_play_stop()
     assert window.transport.state == "stopped"
     receiver.settle()
     played = [pitch for _t, _ch, pitch in receiver.note_ons()]
@@ -41,12 +41,12 @@ def test_play_through_a_chosen_midi_port_moves_the_playhead_and_stop_ends_every_
 
 def test_clicking_a_key_sounds_it_and_panic_silences(window, qtbot, receiver):
     window.add_piece(scale_piece())
-    window.choose_output(f"port:{receiver.client}")
+    window.playing.choose_output(f"port:{receiver.client}")
     window.current_roll().noteAuditioned.emit(69, 90)
     deadline = time.monotonic() + 5
     while not receiver.note_ons() and time.monotonic() < deadline:
         qtbot.wait(20)
     assert [p for _t, _c, p in receiver.note_ons()] == [69]
-    window.on_panic()
+    window.playing.on_panic()
     receiver.settle()
     assert receiver.controls(123)  # all-notes-off went out

@@ -69,11 +69,11 @@ def test_every_action_has_a_menu_entry_and_the_conventional_keys(window):
 def test_engines_not_installed_leave_their_controls_disabled_with_a_reason(window, midi_file, monkeypatch):
     from studio.app import engines
 
-    window.open_paths([midi_file])
+    window.files.open_paths([midi_file])
     for name in ("export_wav", "export_abc", "continue_here", "regenerate_selection", "export_midi"):
         assert window.actions_[name].isEnabled()
     monkeypatch.setitem(engines.ENGINES, "generate", ("studio.no_such_engine", "Generation"))
-    window._update_actions()
+    window.update_actions()
     for name in ("continue_here", "regenerate_selection"):
         act = window.actions_[name]
         assert not act.isEnabled() and "Needs the generation engine" in act.toolTip()
@@ -86,8 +86,8 @@ def test_open_drop_and_export_a_midi_file(window, midi_file, tmp_path):
     roll = window.current_roll()
     assert len(roll.note_rects()) == 11
     out_mid, out_xml = tmp_path / "out.mid", tmp_path / "out.musicxml"
-    window._guarded(lambda p, path: p.write(path), roll.document.piece, str(out_mid))
-    window._guarded(lambda p, path: p.write(path), roll.document.piece, str(out_xml))
+    window.guarded(lambda p, path: p.write(path), roll.document.piece, str(out_mid))
+    window.guarded(lambda p, path: p.write(path), roll.document.piece, str(out_xml))
     assert len(Piece.read(out_mid).notes) == 11 and len(Piece.read(out_xml).notes) == 11
 
 
@@ -99,8 +99,8 @@ def test_dropping_bad_files_shows_a_clear_error_and_nothing_crashes(window, tmp_
     drop(window, [garbage, notes, midi_file])
     assert "garbage.mid" in window.last_error and "notes.txt" in window.last_error
     assert window.tabs.count() == 1  # the good file still opened
-    window.on_select_all()
-    window.on_transpose_up()  # the window still works
+    window.editing.on_select_all()
+    window.editing.on_transpose_up()  # the window still works
     assert window.current_roll().document.notes["pitch"].min() == 61
 
 
@@ -129,22 +129,22 @@ def test_an_unexpected_exception_becomes_a_message(window, monkeypatch):
 
 
 def test_edit_menu_acts_on_the_current_roll_with_undo(window, midi_file):
-    window.open_paths([midi_file])
+    window.files.open_paths([midi_file])
     doc = window.current_tab().document
-    window.on_select_all()
-    window.on_octave_up()
-    window.on_nudge_right()
+    window.editing.on_select_all()
+    window.editing.on_octave_up()
+    window.editing.on_nudge_right()
     assert doc.notes["pitch"].min() == 72 and doc.notes["start"].min() == pytest.approx(0.125)
-    window.on_undo()
-    window.on_undo()
+    window.editing.on_undo()
+    window.editing.on_undo()
     assert doc.notes["pitch"].min() == 60 and doc.notes["start"].min() == 0.0
-    window.on_redo()
+    window.editing.on_redo()
     assert doc.notes["pitch"].min() == 72
     assert window.windowTitle().startswith("Untitled project *")
 
 
 def test_abc_edit_reaches_the_roll_errors_stay_at_their_line_and_undo_restores(window, qtbot):
-    window.open_paths([EXAMPLE_ABC])
+    window.files.open_paths([EXAMPLE_ABC])
     assert window.tabs.count() == 4
     window.tabs.setCurrentIndex(0)
     tab = window.current_tab()
@@ -168,7 +168,7 @@ def test_abc_edit_reaches_the_roll_errors_stay_at_their_line_and_undo_restores(w
 
 
 def test_a_project_reopens_with_pieces_provenance_and_editing_state(window, qtbot, midi_file, tmp_path):
-    window.open_paths([midi_file])
+    window.files.open_paths([midi_file])
     tab = window.current_tab()
     tab.document.provenance.update({"generated": {"model": "folk-small", "seed": 7, "temperature": 0.9}})
     tab.document.set_selection(tab.document.notes["pitch"] == 64)
@@ -176,14 +176,14 @@ def test_a_project_reopens_with_pieces_provenance_and_editing_state(window, qtbo
     tab.roll.set_playhead(2.5)
     tab.roll.set_loop((1.0, 3.0))
     tab.document.set_selection(tab.document.notes["start"] < 1.0)
-    window.on_transpose_down()
+    window.editing.on_transpose_down()
     path = tmp_path / "session.studio"
-    window.save_project(str(path))
+    window.files.save_project(str(path))
     assert "*" not in window.windowTitle()
 
     other = MainWindow()
     qtbot.addWidget(other)
-    assert other.open_project(str(path)) == 1
+    assert other.files.open_project(str(path)) == 1
     t2 = other.current_tab()
     np.testing.assert_array_equal(t2.document.notes, tab.document.notes)
     assert t2.document.provenance["generated"]["seed"] == 7
@@ -195,7 +195,7 @@ def test_a_project_reopens_with_pieces_provenance_and_editing_state(window, qtbo
 def test_a_damaged_project_file_is_a_clear_error(window, tmp_path):
     path = tmp_path / "broken.studio"
     path.write_text('{"format": "studio-project", "pieces": [{"piece": {"notes": "AAAA"}}]}')
-    window.open_paths([path])
+    window.files.open_paths([path])
     assert "broken.studio" in window.last_error and "piece 1" in window.last_error
 
 
@@ -206,7 +206,7 @@ APP_SCRIPT = textwrap.dedent("""
     app = make_app([])
     w = MainWindow()
     w.show()
-    w.open_paths([sys.argv[1]])
+    w.files.open_paths([sys.argv[1]])
     roll = w.current_roll()
     roll.document.select_all()
     roll.transpose_selection(5)
@@ -230,17 +230,17 @@ def test_autosave_survives_a_killed_process_and_the_next_start_restores_it(windo
         proc.kill()  # a crash: no clean shutdown, the recovery file stays
         proc.wait()
     assert project.orphaned_recoveries() == [recovery]
-    assert window.offer_recovery() == 1
+    assert window.files.offer_recovery() == 1
     doc = window.current_tab().document
     np.testing.assert_array_equal(np.sort(doc.notes["pitch"]), np.sort(scale_piece().notes["pitch"] + 5))
     assert not recovery.exists() and project.orphaned_recoveries() == []
 
 
 def test_a_clean_quit_leaves_nothing_to_recover(window, qtbot, midi_file):
-    window.open_paths([midi_file])
-    window.on_select_all()
-    window.on_transpose_up()
-    window.autosave()
+    window.files.open_paths([midi_file])
+    window.editing.on_select_all()
+    window.editing.on_transpose_up()
+    window.files.autosave()
     assert project.recovery_path().exists()
     window.close()
     assert not project.recovery_path().exists()
@@ -249,12 +249,12 @@ def test_a_clean_quit_leaves_nothing_to_recover(window, qtbot, midi_file):
 def test_roll_edits_come_back_as_abc_text(window, qtbot):
     from studio.codecs.folk import piece_to_abc as writer
 
-    window.open_paths([EXAMPLE_ABC])
+    window.files.open_paths([EXAMPLE_ABC])
     window.tabs.setCurrentIndex(0)
     tab = window.current_tab()
     before = tab.abc.text
-    window.on_select_all()
-    window.on_transpose_up()
+    window.editing.on_select_all()
+    window.editing.on_transpose_up()
     assert tab.abc.text != before and tab.abc.text == writer(tab.document.piece)
     assert tab.document.piece.meta["abc"] == tab.abc.text
 
@@ -263,7 +263,7 @@ def test_abc_view_wraps_long_lines_and_keeps_the_cursor_where_you_type(window, q
     from PySide6.QtWidgets import QPlainTextEdit
 
     window.show()
-    window.open_paths([EXAMPLE_ABC])
+    window.files.open_paths([EXAMPLE_ABC])
     window.tabs.setCurrentIndex(0)
     tab = window.current_tab()
     abc, editor = tab.abc, tab.abc.editor
@@ -282,8 +282,8 @@ def test_abc_view_wraps_long_lines_and_keeps_the_cursor_where_you_type(window, q
     with qtbot.waitSignal(abc.parsed, timeout=20000):
         qtbot.keyClicks(editor, "A")  # typing: the tune re-parses into the roll
     assert editor.textCursor().blockNumber() == line and editor.textCursor().positionInBlock() == 6
-    window.on_select_all()
-    window.on_transpose_up()  # the roll rewrites the text: the cursor stays on its line
+    window.editing.on_select_all()
+    window.editing.on_transpose_up()  # the roll rewrites the text: the cursor stays on its line
     assert editor.textCursor().blockNumber() == line and editor.textCursor().positionInBlock() == 6
 
 

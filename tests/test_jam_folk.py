@@ -83,13 +83,13 @@ def test_the_jam_panel_starts_a_folk_jam_from_the_current_tune(qtbot, monkeypatc
     qtbot.addWidget(window)
     monkeypatch.setattr(window, "show_error", lambda m, *a: pytest.fail(m))
     try:
-        assert window.open_path(str(EXAMPLE_ABC)) >= 1
-        tune = window._primer("Current piece")
+        assert window.files.open_path(str(EXAMPLE_ABC)) >= 1
+        tune = window.modeledit.primer("Current piece")
         panel = window.jam_panel
         panel.in_child_process = False  # a thread here: starts in a blink (the CLI test covers the child process)
         panel.model.setCurrentIndex(panel.model.findText("folk (shipped)"))
         panel.primer.setCurrentText("Current piece")
-        window.choose_output(f"port:{receiver.client}")
+        window.playing.choose_output(f"port:{receiver.client}")
         panel.start()
         qtbot.waitUntil(lambda: panel.running, timeout=60000)
         qtbot.waitUntil(lambda: len(receiver.note_ons()) >= 6, timeout=20000)

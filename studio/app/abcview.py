@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFont, QTextCursor, QTextFormat, QTextOption
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
 from ..errors import StudioError, UnsupportedContent
-from ..music.abc_io import AbcTune, split_tunes, tune_to_piece
+from ..music.abc_io import AbcTune
 from ..music.piece import Piece
 from . import engines
 from .document import PieceDocument
@@ -36,7 +36,7 @@ def _parses(tune: AbcTune, lines: list[str], k: int) -> bool:
     key = next((i for i, line in enumerate(lines) if line.strip().startswith("K:")), None)
     cut = lines[:k] + ([lines[key]] if key is not None and k <= key else [])
     try:
-        tune_to_piece(AbcTune(tune.path, tune.number, tune.line, "\n".join(cut) + "\n"))
+        engines.require("tune_to_piece")(AbcTune(tune.path, tune.number, tune.line, "\n".join(cut) + "\n"))
     except StudioError as exc:
         return "does not parse" not in exc.reason
     return True
@@ -58,14 +58,14 @@ def bad_line(tune: AbcTune) -> int:
 def parse_abc_text(text: str, progress=None, stop=None) -> tuple[Piece, list[tuple[int, str]]]:
     """Parse the first tune in `text`. Returns the piece and (line, warning) pairs; raises a StudioError
     whose place is the line (1-based, in `text`) where the tune stops parsing."""
-    tunes = split_tunes(text)
+    tunes = engines.require("split_tunes")(text)
     if not tunes:
         raise UnsupportedContent(None, "line 1", "no ABC tune here (a tune needs at least a K: line and notes)")
     tune = tunes[0]
     captured = io.StringIO()
     try:
         with contextlib.redirect_stderr(captured):
-            piece = tune_to_piece(tune)
+            piece = engines.require("tune_to_piece")(tune)
     except StudioError as exc:
         line = bad_line(tune) if "does not parse" in exc.reason else tune.line
         raise UnsupportedContent(None, f"line {line}", exc.reason) from None

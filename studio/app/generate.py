@@ -70,10 +70,10 @@ def model_codec_name(model_dir: str) -> str:
 
 def model_codec(model_dir: str):
     """The model's codec rebuilt from its card, or None where the card is missing or unreadable."""
-    from ..codecs import codec_from_config
     from ..errors import StudioError
 
-    config = model_card(model_dir).get("codec") if model_dir else None
+    codec_from_config = engines.engine("codec_from_config")
+    config = model_card(model_dir).get("codec") if model_dir and codec_from_config else None
     try:
         return codec_from_config(config) if isinstance(config, dict) else None
     except (StudioError, KeyError, ValueError, TypeError):

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..music.piece import Piece
+from . import engines
 
 GROW_EVERY = 0.25  # seconds between reports of growing candidates
 
@@ -26,11 +27,9 @@ def run_generation(model_dir: str, request: dict, progress, stop) -> list[tuple[
     for performance models, bar numbers for folk models)}. Progress events: {"fraction": x},
     {"growing": {index: (piece, info)}}, {"candidate": (index, piece, info)}.
     """
-    from ..generation import Generation, Settings
-    from ..generation.edit import continue_piece, regenerate
-    from ..nn import load_model
-
-    model = load_model(model_dir)
+    Generation, Settings = engines.require("generate"), engines.require("generation_settings")
+    continue_piece, regenerate = engines.require("continue_piece"), engines.require("regenerate")
+    model = engines.require("load_model")(model_dir)
     settings = Settings.from_dict(request.get("settings", {}))
     op, n = request.get("op", "generate"), int(request.get("n", 1))
 
@@ -77,18 +76,14 @@ def run_generation(model_dir: str, request: dict, progress, stop) -> list[tuple[
 
 def unit_of(model) -> str:
     """The unit the model's codec counts lengths and edit points in."""
-    from ..codecs import codec_from_config
-
-    return codec_from_config(model.codec_config).unit or "seconds"
+    return engines.require("codec_from_config")(model.codec_config).unit or "seconds"
 
 
 # ---------------------------------------------------------------------------------------------- bars
 def tune_bars(piece: Piece, codec=None) -> tuple[np.ndarray, np.ndarray]:
     """(start in beats, bar number from 1) of every bar as the roll plays it, as `codec` counts bars (by
     default the codec that suits the piece: a tune's written bars, else bars by the time signature)."""
-    from ..codecs import codec_for_piece
-
-    return (codec or codec_for_piece(piece)).bar_lines(piece)
+    return (codec or engines.require("codec_for_piece")(piece)).bar_lines(piece)
 
 
 def bar_at(piece: Piece, seconds: float, bars: tuple[np.ndarray, np.ndarray] | None = None) -> int:

@@ -14,8 +14,8 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QLabel, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from ..codecs import codec_from_config
 from ..errors import StudioError
+from . import engines
 from .widgets import button_row, fill_combo, select_data
 
 PRIMERS = ("None", "Current piece", "Current selection")
@@ -115,9 +115,7 @@ class JamPanel(QWidget):
 
     def _load(self, path: str):
         if path not in self._loaded:
-            from ..nn import load_model
-
-            self._loaded[path] = load_model(path, "cpu")
+            self._loaded[path] = engines.require("load_model")(path, "cpu")
         return self._loaded[path]
 
     def _model_changed(self) -> None:
@@ -147,9 +145,8 @@ class JamPanel(QWidget):
             self.start()
 
     def settings(self):
-        from ..generation import Settings
-
-        s = Settings(temperature=float(self.temperature.value()), seed=int(self.seed.value()))
+        settings = engines.require("generation_settings")
+        s = settings(temperature=float(self.temperature.value()), seed=int(self.seed.value()))
         if self.use_density.isEnabled() and self.use_density.isChecked():
             s.note_density = float(self.density.value())
         if self.use_pitches.isEnabled() and self.use_pitches.isChecked():
@@ -158,10 +155,6 @@ class JamPanel(QWidget):
 
     def start(self) -> None:
         """Load the model, start the sampler and, once the first second of music is in hand, play."""
-        from ..generation.endless import EndlessGeneration
-        from ..generation.endless_process import EndlessProcess
-        from ..generation.jam import Jam, primed_settings
-
         path = self.model.currentData()
         if not path:
             self.error.emit("No model to jam with: train one or install one into the library first.")
@@ -172,14 +165,14 @@ class JamPanel(QWidget):
         try:
             model = self._load(path)
             primer = None
+            takes = engines.require("codec_from_config")(model.codec_config).rules().settings
             if self.primer.currentText() != "None" and self.primer_provider is not None and \
-                    "primer_seconds" in codec_from_config(model.codec_config).rules().settings:
+                    ("primer_seconds" in takes or "meter" in takes):  # continued as it is, or a tune's first bars
                 primer = self.primer_provider(self.primer.currentText())
-            elif self.primer.currentText() != "None" and self.primer_provider is not None:  # a folk model
-                primer = self.primer_provider(self.primer.currentText())
-            settings = primed_settings(self.settings(), primer, model)
-            stream = EndlessProcess(model, path, settings, primer) if self.in_child_process else \
-                EndlessGeneration(model, settings, primer)
+            settings = engines.require("primed_settings")(self.settings(), primer, model)
+            stream = engines.require("endless_process")(model, path, settings, primer) if self.in_child_process \
+                else engines.require("endless_generation")(model, settings, primer)
+            make_jam = engines.require("jam")
             self.transport.stop()
             player = self.transport.live_player()
         except Exception as exc:  # bad settings, no output: say so
@@ -187,8 +180,8 @@ class JamPanel(QWidget):
             return
         from pathlib import Path
 
-        jam = Jam(stream, player, model_name=Path(path).name,
-                  on_error=lambda exc: self._failed.emit(getattr(exc, "reason", str(exc))))
+        jam = make_jam(stream, player, model_name=Path(path).name,
+                       on_error=lambda exc: self._failed.emit(getattr(exc, "reason", str(exc))))
         self.jam = jam
         self.starting = True
         self.status.setText("Starting the model…")

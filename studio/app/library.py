@@ -41,22 +41,25 @@ class Entry:
 
 
 def builtin_collections() -> list[Entry]:
-    from ..corpus.builtin import definitions
-
+    definitions = engines.engine("builtin_definitions")
+    if not definitions:
+        return []
     return [Entry("builtin", name, "", dict(info)) for name, info in definitions().get("collections", {}).items()]
 
 
 def user_corpora() -> list[Entry]:
     """Corpora under STUDIO_HOME (folders being built or broken are left out)."""
-    from ..corpus.store import list_corpora
-
+    list_corpora = engines.engine("list_corpora")
+    if not list_corpora:
+        return []
     return [Entry("corpus", c.name, str(c.path), c.meta) for c in list_corpora()]
 
 
 def models() -> list[Entry]:
     """Model folders: the user's own, then the shipped defaults (a broken folder is listed with the reason)."""
-    from ..nn import list_models
-
+    list_models = engines.engine("list_models")
+    if not list_models:
+        return []
     return [Entry("model", m.name + (" (shipped)" if m.shipped else ""), str(m.path),
                   m.card if m.card is not None else {"error": m.error or "unreadable"})
             for m in sorted(list_models(), key=lambda m: m.shipped)]
@@ -65,12 +68,8 @@ def models() -> list[Entry]:
 def run_import(name: str, sources: list[str], codec_name: str, progress, stop) -> str:
     """Import files/folders (or `builtin:NAME` collections) into corpus `name`; the job the window runs.
     Returns the importer's report as text (shown in the library)."""
-    from ..codecs import get_codec
-
-    importer = engines.engine("import_corpus")
-    if not importer:
-        raise RuntimeError(importer.tooltip)
-    report = importer(name, get_codec(codec_name), sources, stop=stop,
+    importer = engines.require("import_corpus")
+    report = importer(name, engines.require("get_codec")(codec_name), sources, stop=stop,
                       progress=lambda done, total, path: progress({"done": done, "total": total, "file": str(path)}))
     return report.summary()
 

@@ -57,8 +57,8 @@ def run_app(argv: list[str]) -> int:
     install_excepthook(lambda: window)
     window.show()
     if argv:
-        window.open_paths(argv)
-    QTimer.singleShot(0, window.offer_recovery)
+        window.files.open_paths(argv)
+    QTimer.singleShot(0, window.files.offer_recovery)
     try:
         return app.exec()
     except Exception as exc:  # last resort: never leave without telling the user

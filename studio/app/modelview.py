@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QColor, QLinearGradient, QPainter, QPixmap, Q
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSpinBox, QToolTip, QVBoxLayout, QWidget)
 
+from . import engines
 from .charts import Chart
 from .widgets import fill_combo
 from .workers import Job
@@ -50,8 +51,7 @@ _MODELS: dict = {}
 
 def load_cached(model_dir: str):
     """Loaded models, kept while their weights file is unchanged (recomputing after each edit is common)."""
-    from ..nn import load_model
-
+    load_model = engines.require("load_model")
     path = Path(model_dir)
     key = (str(path.resolve()), (path / "weights.safetensors").stat().st_mtime_ns)
     if key not in _MODELS:
@@ -61,9 +61,7 @@ def load_cached(model_dir: str):
 
 
 def inspect_job(model_dir: str, piece, progress=None, stop=None):
-    from ..inspect import inspect_piece
-
-    return inspect_piece(load_cached(model_dir), piece)
+    return engines.require("inspect_piece")(load_cached(model_dir), piece)
 
 
 def find_cells_job(inspection, count: int, progress=None, stop=None):
@@ -231,9 +229,8 @@ class ModelView(QWidget):
 
     # ----------------------------------------------------------------- models and tabs
     def refresh_models(self) -> None:
-        from ..nn import list_models
-
-        items = [(f"{m.name} ({m.card['codec']['codec']})", str(m.path)) for m in list_models() if m.card]
+        list_models = engines.engine("list_models")
+        items = [(f"{m.name} ({m.card['codec']['codec']})", str(m.path)) for m in (list_models() if list_models else []) if m.card]
         self.model.blockSignals(True)
         fill_combo(self.model, items)
         self.model.blockSignals(False)
@@ -382,8 +379,7 @@ class ModelView(QWidget):
         return [(s, e, int(surprise_levels(np.array([v]))[0])) for (s, e), v in total.items()]
 
     def _tip_at(self, t: int, total: float | None = None, tokens: list[int] | None = None) -> str:
-        from ..inspect.insert import describe
-
+        describe = engines.require("describe_token")
         ins = self.inspection
         names = ins.tokens
         head = f"surprise {total if total is not None else ins.run.surprise[t]:.2f} nats"
@@ -426,8 +422,7 @@ class ModelView(QWidget):
         return self.inspection.index_at(self.tab.roll.view.playhead) if self.inspection else 0
 
     def update_predictions(self, *_args) -> None:
-        from ..inspect.insert import describe
-
+        describe = engines.require("describe_token")
         ins = self.inspection
         if ins is None or self.tab is None:
             self.predictions.clear()
@@ -448,8 +443,7 @@ class ModelView(QWidget):
     def insert_prediction(self, index: int, token_id: int) -> None:
         """Put the predicted token into the piece at token place `index`, as one undoable edit."""
         from ..errors import StudioError
-        from ..inspect.insert import describe, insert_prediction
-
+        describe, insert_prediction = engines.require("describe_token"), engines.require("insert_prediction")
         doc, ins = self.tab.document, self.inspection
         try:
             new = insert_prediction(ins, doc.piece, index, token_id)
@@ -553,14 +547,9 @@ class ModelView(QWidget):
 
 def install_model_view(window) -> ModelView:
     """Add the Model dock and the View > Model menu to the main window; returns the panel."""
-    from PySide6.QtWidgets import QDockWidget
-
     view = ModelView(window)
-    dock = QDockWidget("Model", window)
-    dock.setObjectName("dock-model")
-    dock.setWidget(view)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    if "Generate" in getattr(window, "docks", {}):
+    dock = window.add_dock("Model", view, Qt.DockWidgetArea.RightDockWidgetArea)
+    if "Generate" in window.docks:
         window.tabifyDockWidget(window.docks["Generate"], dock)
         window.docks["Generate"].raise_()
     dock.hide()

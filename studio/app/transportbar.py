@@ -72,7 +72,7 @@ class OutputBox(QComboBox):
     def _chosen(self, index: int) -> None:
         key = self.itemData(index)
         if key:
-            self.window.choose_output(key)
+            self.window.playing.choose_output(key)
         self.refresh()  # shows what is really in use (the choice may have failed)
 
 

@@ -29,7 +29,7 @@ class Welcome(QWidget):
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(text)
-        for key, label, slot in (("open", "Open a file…", window.on_open),
+        for key, label, slot in (("open", "Open a file…", window.files.on_open),
                                  ("generate", "Generate from a shipped model", lambda: _show(window, "Generate")),
                                  ("import", "Import a built-in collection", lambda: _show(window, "Library")),
                                  ("jam", "Jam with a model", lambda: _show(window, "Jam"))):

@@ -10,9 +10,12 @@ import re
 
 import numpy as np
 
-from ...errors import InvalidArgument, UnsupportedContent
+from ...errors import InvalidArgument, StudioError, UnsupportedContent
 from ...music import Piece
 from ..rules import EditPlan, Plan, SamplingRules
+
+
+PRIMER_BARS = 4  # bars of a primer tune a folk model continues from
 
 
 class FolkRules(SamplingRules):
@@ -79,7 +82,8 @@ class FolkRules(SamplingRules):
         """`<s>`, then meter and mode (given or sampled from the header tokens), then the user's start notes."""
         idx = self.codec.index
         if primer is not None:
-            super().plan(settings, primer)
+            header = self.primer_tokens(primer, settings)
+            return Plan([self.codec.bos_id] + header, [], header)
         if settings.start:
             header = self.start_tokens(settings)
             return Plan([self.codec.bos_id] + header, [], header)
@@ -93,6 +97,31 @@ class FolkRules(SamplingRules):
         else:
             masks = [self.mask(self.meters), self.mask([mode]) if mode else self.mask(self.modes)]
         return Plan([self.codec.bos_id] + fixed, masks, fixed)
+
+    def primer_tokens(self, primer: Piece, settings, bars: int = PRIMER_BARS) -> list[int]:
+        """A tune's meter, mode and first `bars` bars (from its ABC text, or its melody for a MIDI file), as
+        tokens on C: what a folk jam or generation continues from."""
+        from .vocab import BARS
+
+        source = primer.source or "the primer"
+        try:
+            ids = [int(i) for i in self.codec.encode(primer)]
+        except StudioError as exc:
+            raise InvalidArgument(f"{source}: cannot start a tune from it: {exc.message()}") from None
+        words = [self.codec.vocab[i] for i in ids]
+        if settings.meter and words[0] != self.meter_token(settings.meter) or \
+                settings.mode and words[1] != self.mode_token(settings.mode):
+            raise InvalidArgument(f"{source} is in {words[0][2:]} {words[1][3:]}, which contradicts the "
+                                  "meter/mode asked for")
+        seen, notes = 0, False
+        for n, word in enumerate(words[2:], start=2):
+            if word in BARS and notes:
+                seen, notes = seen + 1, False
+                if seen == bars:
+                    return ids[:n + 1]
+            elif word not in BARS:
+                notes = True
+        return ids
 
     def start_tokens(self, settings) -> list[int]:
         """The user's opening notes (an ABC body, or a tune with M:/K: lines) as tokens on C."""
