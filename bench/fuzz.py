@@ -14,14 +14,12 @@ Mutations come from the shared corpora (../shared/corpora) when present, else fr
 from __future__ import annotations
 
 import argparse
-import base64
 import collections
 import json
 import os
 import random
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -32,7 +30,9 @@ import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # tests/hostile.py: the hostile-file builders the tests use too
+from hostile import (SPECIAL_REASONS, children, mutate_abc, mutate_midi, mutate_project, one_line_error,  # noqa: E402
+                     random_ids, running, special)
 SHARED = Path(os.environ.get("STUDIO_SHARED", REPO.parent / "shared")) / "corpora"
 FULL = {"midi": 10_000, "abc": 1_103, "performance": 100_000, "folk": 27_758, "project": 300, "model": 32,
         "train_kill": 20, "import_kill": 10}
@@ -146,72 +146,6 @@ class Stats:
 
 
 # ---------------------------------------------------------------------------------------- MIDI
-def _vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
-
-
-def _track_starts(data: bytes) -> list[int]:
-    out, pos = [], 14
-    while pos + 8 <= len(data) and data[pos:pos + 4] == b"MTrk":
-        out.append(pos)
-        pos += 8 + struct.unpack(">I", data[pos + 4:pos + 8])[0]
-    return out
-
-
-def mutate_midi(data: bytes, rng: random.Random) -> bytes:
-    """One of the mutations that broke readers: bit flips, cuts, tiny divisions with huge delta-times, zero
-    tempos, garbage, chunk lengths that lie."""
-    b = bytearray(data)
-    kind = rng.randrange(9)
-    if kind == 0:  # bit flips
-        for _ in range(rng.randint(1, 20)):
-            i = rng.randrange(len(b))
-            b[i] ^= 1 << rng.randrange(8)
-    elif kind == 1:  # cut short
-        b = b[: rng.randrange(14, len(b))]
-    elif kind == 2:  # 1 tick per quarter and the largest delta-times inserted at event starts
-        b[12:14] = struct.pack(">H", rng.choice([1, 2, 3]))
-        tracks = _track_starts(bytes(b))
-        if tracks:
-            t = rng.choice(tracks)
-            body = b[t + 8:]
-            b = b[: t + 8] + _vlq(0x0FFFFFFF) + b"\x90\x3c\x40" + _vlq(0x0FFFFFFF) + b"\x80\x3c\x00" + body
-            b[t + 4:t + 8] = struct.pack(">I", struct.unpack(">I", bytes(b[t + 4:t + 8]))[0] + 10)
-    elif kind == 3:  # a tempo of 0 (or 1) microseconds per quarter at the start of the first track
-        tracks = _track_starts(bytes(b))
-        if tracks:
-            t = tracks[0]
-            ev = b"\x00\xff\x51\x03" + bytes(3 if rng.random() < 0.7 else [0, 0, 1])
-            b = b[: t + 8] + ev + b[t + 8:]
-            b[t + 4:t + 8] = struct.pack(">I", struct.unpack(">I", bytes(b[t + 4:t + 8]))[0] + len(ev))
-    elif kind == 4:  # random bytes overwritten
-        i = rng.randrange(len(b))
-        b[i:i + 16] = bytes(rng.randrange(256) for _ in range(16))
-    elif kind == 5:  # a chunk length that lies
-        tracks = _track_starts(bytes(b))
-        if tracks:
-            t = rng.choice(tracks)
-            b[t + 4:t + 8] = struct.pack(">I", rng.choice([0, 1, 0xFFFFFFFF, rng.randrange(1 << 32)]))
-    elif kind == 6:  # header fields
-        b[8:14] = struct.pack(">HHH", rng.randrange(4), rng.randrange(65536), rng.randrange(65536))
-    elif kind == 7:  # huge delta-times everywhere (many notes far apart)
-        tracks = _track_starts(bytes(b))
-        if tracks:
-            t = rng.choice(tracks)
-            ev = (_vlq(rng.randrange(1 << 20, 0x0FFFFFFF)) + b"\x90\x40\x50" + _vlq(1) + b"\x80\x40\x00") * rng.randint(2, 40)
-            b = b[: t + 8] + ev + b[t + 8:]
-            b[t + 4:t + 8] = struct.pack(">I", struct.unpack(">I", bytes(b[t + 4:t + 8]))[0] + len(ev))
-    else:  # duplicated tail
-        i = rng.randrange(14, len(b))
-        b = b + b[i:] * rng.randint(1, 4)
-    return bytes(b)
-
-
 def midi_sources() -> list[bytes]:
     files = sorted((SHARED / "pop909").glob("*.mid"))[:60] + sorted((SHARED / "broken-midi").glob("*.mid"))
     if files:
@@ -259,37 +193,6 @@ def abc_sources() -> list[str]:
     return tunes or ["X:1\nT:Built\nM:6/8\nL:1/8\nK:D\n|:DFA dAF|GBd gdB|AFD DFA|BGE E3:|\n"]
 
 
-def mutate_abc(text: str, rng: random.Random) -> str:
-    lines = text.splitlines()
-    body = [i for i, line in enumerate(lines) if not (len(line) > 1 and line[1] == ":")] or [len(lines) - 1]
-    kind = rng.randrange(8)
-    if kind == 0:  # the tune body repeated many times
-        return "\n".join(lines + [lines[i] for i in body] * rng.randint(50, 4000)) + "\n"
-    if kind == 1:  # an absurd note length
-        i = rng.choice(body)
-        lines[i] = lines[i] + f" A{rng.choice([999, 9999, 99999, 10 ** 8])} |"
-    elif kind == 2:  # characters flipped
-        chars = list(text)
-        for _ in range(rng.randint(1, 12)):
-            chars[rng.randrange(len(chars))] = rng.choice("|:[]()/<>^_=,'0123456789ABCxz!\"%{}-~.&")
-        return "".join(chars)
-    elif kind == 3:  # a header field damaged
-        head = [i for i in range(len(lines)) if i not in body] or [0]
-        i = rng.choice(head)
-        lines[i] = lines[i][:2] + rng.choice(["", "99999/1", "1/99999", "0", "C|/", "1/4=0", "1/4=99999999", "Hxyz"])
-    elif kind == 4:  # cut short
-        return text[: rng.randrange(1, len(text))]
-    elif kind == 5:  # huge tuplets and many voices
-        i = rng.choice(body)
-        lines[i] = f"({rng.randint(2, 999)}" + lines[i] + " V:" + str(rng.randint(1, 99))
-    elif kind == 6:  # deeply nested repeats/chords
-        i = rng.choice(body)
-        lines[i] = "[" * rng.randint(10, 2000) + lines[i] + "|:" * rng.randint(1, 500)
-    else:  # unit length tiny or huge
-        lines.insert(1, f"L:1/{rng.choice([1, 64, 512, 99999])}")
-    return "\n".join(lines) + "\n"
-
-
 def fuzz_abc(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
     from studio.codecs import get_codec
     from studio.music.abc_io import read_abc_lenient
@@ -315,26 +218,6 @@ def fuzz_abc(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
 
 
 # ---------------------------------------------------------------------------------------- tokens
-def random_ids(rng: random.Random, size: int):
-    """What a caller might hand decode: ids in and out of range, floats, 2-D arrays, strings, None."""
-    import numpy as np
-
-    n = rng.randint(0, 400)
-    kind = rng.randrange(6)
-    ids = [rng.randrange(-3, size + 3) for _ in range(n)]
-    if kind == 0:
-        return ids
-    if kind == 1:
-        return np.asarray(ids, dtype=np.float64) + rng.choice([0.0, 0.5])
-    if kind == 2:
-        return np.asarray(ids[: n - n % 4] or [0], dtype=np.int64).reshape(-1, 1 if n < 4 else 4)
-    if kind == 3:
-        return [str(x) if rng.random() < 0.3 else x for x in ids]
-    if kind == 4:
-        return [rng.choice([None, float("nan"), float("inf"), 2 ** 70, [1, 2], "x", x]) for x in ids]
-    return (x for x in ids)
-
-
 def fuzz_tokens(name: str, n: int, rng: random.Random, dog: Watchdog) -> Stats:
     from studio.codecs import get_codec
 
@@ -346,42 +229,6 @@ def fuzz_tokens(name: str, n: int, rng: random.Random, dog: Watchdog) -> Stats:
 
 
 # ---------------------------------------------------------------------------------------- projects
-def mutate_project(text: str, rng: random.Random) -> str:
-    doc = json.loads(text)
-    kind = rng.randrange(9)
-    if kind == 0:
-        return text[: rng.randrange(len(text))]
-    if kind == 1:
-        return "[" * rng.randint(1000, 200_000) + "]" * rng.randint(0, 10)
-    if kind == 2:
-        doc[rng.choice(["version", "current", "pieces", "format"])] = rng.choice(
-            ["1", None, 1.5, 10 ** 400, -1, [], {}, "x" * 1000, True])
-    elif kind == 3:
-        p = rng.choice(doc["pieces"])["piece"]
-        p[rng.choice(["notes", "pedals", "tempos", "time_signatures"])] = rng.choice(
-            ["", "AAAA", base64.b64encode(b"\x93NUMPY\x01\x00").decode(), 5, None, ["x"]])
-    elif kind == 4:
-        p = rng.choice(doc["pieces"])
-        p[rng.choice(["piece", "path", "provenance", "view"])] = rng.choice([None, 5, "x", [], {"a": 1}])
-    elif kind == 5:
-        p = rng.choice(doc["pieces"])["piece"]
-        p[rng.choice(["key_signatures", "meta", "title", "track_names", "warnings"])] = rng.choice(
-            [5, "x", [{"bad": 1}], [[1, 2]], None, {"x": [[[]]]}])
-    elif kind == 6:
-        chars = list(text)
-        for _ in range(rng.randint(1, 30)):
-            chars[rng.randrange(len(chars))] = rng.choice('{}[]":,0123456789aA=+/')
-        return "".join(chars)
-    elif kind == 7:
-        b = bytearray(text.encode())
-        i = rng.randrange(len(b))
-        b[i:i + 8] = bytes(rng.randrange(256) for _ in range(8))
-        return b.decode("latin-1")
-    else:
-        doc["pieces"] = doc["pieces"] * rng.randint(2, 50)
-    return json.dumps(doc)
-
-
 def fuzz_projects(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
     from studio.app import project
     from studio.music import Piece
@@ -436,7 +283,7 @@ def fuzz_models(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
         lambda c: c["architecture"].update(embedding=-1), lambda c: c["architecture"].update(dropout="x"),
         lambda c: c.update(parameters="many"), lambda c: c["codec"].update(vocab=None),
     ]
-    weight_damage = ["nan", "pickle", "shape", "dtype", "zero", "fifo", "dir", "dangling", "truncated", "empty",
+    weight_damage = ["nan", "pickle", "shape", "dtype", *SPECIAL_REASONS, "truncated", "empty",
                      "extra", "missing"]
     for i in range(n):
         folder = root / f"m{i}"
@@ -461,14 +308,8 @@ def fuzz_models(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
                 save_file({k: torch.zeros(*[s + 1 for s in v.shape]) for k, v in tensors.items()}, w)
             elif what == "dtype":
                 save_file({k: v.to(torch.int64) for k, v in tensors.items()}, w)
-            elif what == "zero":
-                w.symlink_to("/dev/zero")
-            elif what == "fifo":
-                os.mkfifo(w)
-            elif what == "dir":
-                w.mkdir()
-            elif what == "dangling":
-                w.symlink_to(folder / "nowhere")
+            elif what in SPECIAL_REASONS:  # fifo, directory, dev-zero, dangling
+                special(w, what)
             elif what == "truncated":
                 w.write_bytes(weights[: len(weights) // 2])
             elif what == "empty":
@@ -496,11 +337,10 @@ def cli_contract(samples: list[str]) -> str:
         except subprocess.TimeoutExpired:
             print(f"  !! CLI on {f}: no answer within 600 s of wall-clock (machine load?)")
             continue
-        lines = proc.stderr.strip().splitlines()
-        good = proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and f in lines[0]
-        ok += good
-        if not good:
-            print(f"  !! CLI contract broken on {f}: rc {proc.returncode}, stderr {proc.stderr[-300:]!r}")
+        problem = one_line_error(proc.stderr, f) or (None if proc.returncode == 2 else f"exit status {proc.returncode}")
+        ok += problem is None
+        if problem:
+            print(f"  !! CLI contract broken on {f}: {problem}")
     return f"CLI `studio info` on {len(samples)} refused files: {ok} one-line `error:` with exit status 2"
 
 
@@ -607,11 +447,11 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
         shutil.rmtree(home / "cache", ignore_errors=True)  # so every kill lands in real encoding work
         proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(rng.uniform(1.0, 6.0))
-        kids = _children(proc.pid)
+        kids = children(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         time.sleep(0.5)
-        alive = [k for k in kids if _running(k)]
+        alive = [k for k in kids if running(k)]
         if alive:
             outcomes["workers outlived parent"] += 1
             for k in alive:
@@ -627,25 +467,6 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
             outcomes[f"FAILED (hidden left: {hidden}, rc {listed.returncode})"] += 1
     del cache
     return f"SIGKILL during corpus import at {n} random instants (1-6 s): {dict(outcomes)}"
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if int((d / "stat").read_text().split(") ")[1].split()[1]) == pid:
-                    out.append(int(d.name))
-            except (OSError, IndexError, ValueError):
-                pass
-    return out
-
-
-def _running(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
 
 
 # ---------------------------------------------------------------------------------------- main

@@ -8,6 +8,7 @@ returns the body only, and the corpus/training code adds start and end around ea
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import ClassVar, Iterator
 import numpy as np
 
 from ..errors import InvalidArgument, StudioError, UnreadableFile
+from ..limits import MAX_TOKEN_FILE_BYTES, MAX_TOKEN_FILE_PIECES, read_bytes
 from ..music import Piece
 
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
@@ -132,6 +134,9 @@ class Codec(ABC):
         """Token names or integer ids, whitespace-separated; a blank line separates pieces."""
         pieces = []
         for block_no, block in enumerate(_blocks(text)):
+            if block_no >= MAX_TOKEN_FILE_PIECES:
+                raise InvalidArgument(f"more than {MAX_TOKEN_FILE_PIECES:,} pieces in one token text; split it",
+                                      path=source or None, place=f"piece {block_no + 1}")
             ids = []
             for word_no, word in enumerate(block.split()):
                 if word in self.index:
@@ -191,22 +196,23 @@ def decode_ids(ids) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def _blocks(text: str) -> list[str]:
-    blocks, current = [], []
-    for line in text.splitlines():
-        if line.strip():
-            current.append(line)
-        elif current:
-            blocks.append("\n".join(current))
-            current = []
-    if current:
-        blocks.append("\n".join(current))
-    return blocks
+_BLOCK = re.compile(r"(?:[^\S\n]*\S[^\n]*(?:\n|$))+")  # consecutive lines that are not blank
+
+
+def _blocks(text: str) -> Iterator[str]:
+    """The blank-line-separated blocks of a token text, one at a time (a large file is never held as a list
+    of its lines)."""
+    for m in _BLOCK.finditer(text):
+        yield m.group(0).strip("\n")
 
 
 def read_token_file(path: str | Path) -> str:
+    """The text of a token file, read as every file from outside is (`limits`): a regular file within
+    MAX_TOKEN_FILE_BYTES, and UTF-8, or an UnreadableFile naming the byte where it is not."""
     path = Path(path)
+    raw = read_bytes(path, MAX_TOKEN_FILE_BYTES, "token file")
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnreadableFile(path, None, str(exc)) from None
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(path, f"byte {exc.start}", "not UTF-8 text (a token file holds token names or "
+                             "ids separated by spaces)") from None
