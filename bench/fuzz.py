@@ -348,23 +348,32 @@ def cli_contract(samples: list[str]) -> str:
 TRAIN = textwrap.dedent("""
     import sys
     sys.path[:0] = [{repo!r}]
-    from studio.codecs import get_codec
-    from studio.corpus.store import Corpus, write_corpus
+    from studio.corpus.store import Corpus
+    from studio.errors import StudioError
     from studio.training import Trainer, make_config
-    import numpy as np
     corpus = Corpus.open({corpus!r})
-    if {resume!r}:
-        Trainer.resume({out!r}, corpus).run()
-    else:
-        Trainer({out!r}, make_config("small", layers=1, units=32, embedding=16, batch_size=8, seq_len=32,
-                steps=40, eval_every=7, checkpoint_every=10, device="cpu", seed=1), corpus).run()
+    say = lambda event: print(event.kind, event.step, flush=True)
+    print("ready", flush=True)
+    try:
+        if {resume!r}:
+            trainer = Trainer.resume({out!r}, corpus, on_event=say)
+        else:
+            trainer = Trainer({out!r}, make_config("small", layers=1, units=32, embedding=16, batch_size=8,
+                              seq_len=32, steps=24, eval_every=5, checkpoint_every=6, device="cpu", seed=1),
+                              corpus, on_event=say)
+    except StudioError as exc:
+        print("refused:", exc.message(), flush=True)
+        sys.exit(2)
+    trainer.run()
     print("done", flush=True)
 """)
 
 
 def kill_training(n: int, rng: random.Random, work: Path) -> str:
-    """Kill a tiny run at random instants (including before its first checkpoint), then resume it with
-    --resume, or, where it says there is nothing to continue, start it again; it must then finish."""
+    """Kill a tiny run at random instants, then resume it with --resume, or, where it says there is nothing to
+    continue, start it again; it must then finish. An instant is a random one of the run's progress lines
+    (from "ready", before the trainer has made anything, to its last step) plus 0-0.3 s, so the kills spread
+    over the whole run however loaded the machine is (a wall-clock instant would not)."""
     from studio.codecs import get_codec
     from studio.corpus.store import write_corpus
     from studio.errors import StudioError
@@ -375,20 +384,30 @@ def kill_training(n: int, rng: random.Random, work: Path) -> str:
     codec = get_codec("performance")
     r = random.Random(0)
     corpus = write_corpus("k", codec, [[r.randrange(388) for _ in range(300)] for _ in range(24)])
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path), out=str(work / "t0"),
-                                                       resume=False)], check=True, capture_output=True)
-    full = time.perf_counter() - t0
-    outcomes = collections.Counter()
+
+    def train(out: Path, resume: bool) -> list[str]:
+        return [sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path), out=str(out), resume=resume)]
+
+    reference = subprocess.run(train(work / "t0", False), check=True, capture_output=True, text=True).stdout.splitlines()
+    lines = reference[:-2]  # up to the last step: "done" lines and the exit are not instants inside the run
+    outcomes, points = collections.Counter(), []
     for i in range(n):
         out = work / f"run{i}"
-        at = rng.uniform(0.3, full)
-        proc = subprocess.Popen([sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path),
-                                                                    out=str(out), resume=False)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(at)
+        k, delay = rng.randrange(len(lines)), rng.uniform(0.0, 0.3)
+        proc = subprocess.Popen(train(out, False), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for _ in range(k + 1):
+            if not proc.stdout.readline():
+                break
+        time.sleep(delay)
+        finished = proc.poll() is not None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
+        points.append(f"{lines[k]}+{delay:.2f}s")
+        print(f"  training kill {i + 1}/{n} at {points[-1]} (so far: {dict(outcomes)})", flush=True)
+        if finished:
+            outcomes["finished before the kill"] += 1
+            continue
         shown = (out / "weights.safetensors").exists()
         has_ckpt = (out / CHECKPOINT).exists()
         if shown and not has_ckpt:
@@ -398,20 +417,20 @@ def kill_training(n: int, rng: random.Random, work: Path) -> str:
                 load_model(out)
             except StudioError as exc:
                 outcomes["weights unreadable: " + exc.reason[:40]] += 1
-        resume = subprocess.run([sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path),
-                                                                    out=str(out), resume=True)],
-                                capture_output=True, text=True)
+        resume = subprocess.run(train(out, True), capture_output=True, text=True)
         if "done" in resume.stdout:
             outcomes["resumed"] += 1
             continue
-        if not has_ckpt and "nothing to continue" in resume.stderr:
-            again = subprocess.run([sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path),
-                                                                       out=str(out), resume=False)],
-                                   capture_output=True, text=True)
-            outcomes["restarted (killed before any checkpoint)" if "done" in again.stdout else "restart FAILED"] += 1
+        if not has_ckpt and "refused:" in resume.stdout:
+            again = subprocess.run(train(out, False), capture_output=True, text=True)
+            why = "nothing to continue" if "nothing to continue" in resume.stdout else resume.stdout.split("refused:")[1][-60:].strip()
+            outcomes[f"restarted (killed before any checkpoint; --resume said: {why})" if "done" in again.stdout
+                     else "restart FAILED"] += 1
             continue
-        outcomes["FAILED: " + resume.stderr.strip().splitlines()[-1][:80] if resume.stderr.strip() else "FAILED"] += 1
-    return f"SIGKILL during training at {n} random instants (0.3-{full:.1f} s into a {full:.1f} s run): {dict(outcomes)}"
+        tail = (resume.stdout + resume.stderr).strip().splitlines()
+        outcomes["FAILED: " + (tail[-1][:80] if tail else f"rc {resume.returncode}")] += 1
+    return (f"SIGKILL during training at {n} instants (after one of the run's {len(lines)} progress lines, "
+            f"+0-0.3 s): {dict(outcomes)}; kill points: {', '.join(points)}")
 
 
 IMPORT = textwrap.dedent("""
@@ -419,7 +438,9 @@ IMPORT = textwrap.dedent("""
     sys.path[:0] = [{repo!r}]
     from studio.codecs import get_codec
     from studio.corpus.importer import import_corpus
-    r = import_corpus("imp", get_codec("performance"), [{src!r}], workers=2)
+    print("ready", flush=True)
+    r = import_corpus("imp", get_codec("performance"), [{src!r}], workers=2,
+                      progress=lambda done, total, path: print("file", done, flush=True))
     print("done", r.pieces, flush=True)
 """)
 
@@ -442,14 +463,25 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
             Piece(notes=make_notes([60 + k % 20] * 400, [i * 0.1 for i in range(400)],
                                    [i * 0.1 + 0.05 for i in range(400)])).write_midi(src / f"{k}.mid")
     script = IMPORT.format(repo=str(REPO), src=str(src))
-    outcomes = collections.Counter()
+    outcomes, points = collections.Counter(), []
     for i in range(n):
         shutil.rmtree(home / "cache", ignore_errors=True)  # so every kill lands in real encoding work
-        proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(1.0, 6.0))
+        proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        k, delay = rng.randrange(len(files) or 40), rng.uniform(0.0, 0.5)  # after "ready" or file k, +0-0.5 s
+        for _ in range(k + 1):
+            if not proc.stdout.readline():
+                break
+        time.sleep(delay)
+        points.append(f"{'ready' if k == 0 else f'file {k}'}+{delay:.2f}s")
+        print(f"  import kill {i + 1}/{n} at {points[-1]} (so far: {dict(outcomes)})", flush=True)
         kids = children(proc.pid)
+        finished = proc.poll() is not None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
+        if finished:
+            outcomes["finished before the kill"] += 1
         time.sleep(0.5)
         alive = [k for k in kids if running(k)]
         if alive:
@@ -457,6 +489,10 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
             for k in alive:
                 os.kill(k, signal.SIGKILL)
         left = [p.name for p in (home / "corpora").glob(".*")] if (home / "corpora").exists() else []
+        after_kill = subprocess.run([sys.executable, "-m", "studio", "corpus", "list"], env=env, capture_output=True,
+                                    text=True, cwd=REPO)
+        if after_kill.returncode != 0 or "Traceback" in after_kill.stderr:
+            outcomes["corpus list FAILED after the kill"] += 1
         again = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
         hidden = [p.name for p in (home / "corpora").glob(".*")]
         listed = subprocess.run([sys.executable, "-m", "studio", "corpus", "list"], env=env, capture_output=True,
@@ -466,7 +502,8 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
         else:
             outcomes[f"FAILED (hidden left: {hidden}, rc {listed.returncode})"] += 1
     del cache
-    return f"SIGKILL during corpus import at {n} random instants (1-6 s): {dict(outcomes)}"
+    return (f"SIGKILL during a 2-worker corpus import of {len(files) or 40} files at {n} instants (after its "
+            f"'ready' line or a random file's progress line, +0-0.5 s): {dict(outcomes)}; kill points: {', '.join(points)}")
 
 
 # ---------------------------------------------------------------------------------------- main

@@ -56,14 +56,21 @@ def what_is(path: Path) -> str | None:
     return link + kind
 
 
+def not_a_file(path: str | Path) -> str | None:
+    """None for a regular file; otherwise why it cannot be read, as an error says it ("no such file",
+    "is a FIFO (named pipe), not a file", ...)."""
+    problem = what_is(Path(path))
+    if problem == "missing":
+        return "no such file"
+    return problem if problem is None or problem.startswith("missing") else "is " + problem
+
+
 def check_file(path: str | Path, max_bytes: int, what: str = "file") -> int:
     """The size of a regular file within `max_bytes`; a clear UnreadableFile for anything else."""
     path = Path(path)
-    problem = what_is(path)
-    if problem == "missing":
-        raise UnreadableFile(path, None, "no such file")
+    problem = not_a_file(path)
     if problem:
-        raise UnreadableFile(path, None, "is " + problem if not problem.startswith("missing") else problem)
+        raise UnreadableFile(path, None, problem)
     size = path.stat().st_size
     if size > max_bytes:
         raise UnreadableFile(path, None, f"{what} is {_mb(size)}; the limit is {_mb(max_bytes)}")
