@@ -121,14 +121,26 @@ def test_token_files_are_read_within_the_limits_naming_the_file(tmp_path, monkey
     assert len(report.encoded) == 2 and [s.label for s in report.skipped] == [f"{mixed}:tune 2"]
 
     # More tunes than the limit (lowered here: the real one is 100,000): the file is refused, naming the tune.
-    monkeypatch.setattr(folk_codec, "MAX_TOKEN_FILE_PIECES", 5)
-    monkeypatch.setattr(base, "MAX_TOKEN_FILE_PIECES", 5)
+    monkeypatch.setattr(folk_codec, "MAX_FILE_TUNES", 5)
+    monkeypatch.setattr(base, "MAX_FILE_TUNES", 5)
     many = tmp_path / "many.tokens"
     many.write_text(f"{good}\n\n" * 6)
     report = folk.encode_file_report(many)
     assert not report.encoded and report.skipped[0].reason == f"{many}: tune 6: more than 5 tunes in one file; split it"
     with pytest.raises(StudioError, match="piece 6: more than 5 pieces in one token text"):
         folk.parse_tokens(many.read_text(), source=str(many))
+    # ABC books and thesession.org CSV dumps share the limit.
+    from studio.music import abc_io
+    monkeypatch.setattr(abc_io, "MAX_FILE_TUNES", 5)
+    book = tmp_path / "many.abc"
+    book.write_text("".join(f"X:{n}\nT:T{n}\nM:4/4\nL:1/8\nK:G\nGABc dedB|]\n\n" for n in range(1, 7)))
+    with pytest.raises(StudioError) as info:
+        read_abc_tunes(book)
+    assert info.value.message() == f"{book}: line 36: more than 5 tunes in one file; split it"
+    dump = tmp_path / "many.csv"
+    dump.write_text("tune_id,setting_id,name,type,meter,mode,abc\n" + "1,1,T,reel,4/4,Gmajor,GABc dedB|\n" * 6)
+    report = folk.encode_file_report(dump)
+    assert report.skipped[-1].reason == f"{dump}: row 6: more than 5 tunes in one file; split it"
 
 
 # ------------------------------------------------------------------ both codecs decode anything

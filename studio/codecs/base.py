@@ -17,7 +17,7 @@ from typing import ClassVar, Iterator
 import numpy as np
 
 from ..errors import InvalidArgument, StudioError, UnreadableFile
-from ..limits import MAX_TOKEN_FILE_BYTES, MAX_TOKEN_FILE_PIECES, read_bytes
+from ..limits import MAX_FILE_TUNES, MAX_TOKEN_FILE_BYTES, read_bytes
 from ..music import Piece
 
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
@@ -134,8 +134,8 @@ class Codec(ABC):
         """Token names or integer ids, whitespace-separated; a blank line separates pieces."""
         pieces = []
         for block_no, block in enumerate(_blocks(text)):
-            if block_no >= MAX_TOKEN_FILE_PIECES:
-                raise InvalidArgument(f"more than {MAX_TOKEN_FILE_PIECES:,} pieces in one token text; split it",
+            if block_no >= MAX_FILE_TUNES:
+                raise InvalidArgument(f"more than {MAX_FILE_TUNES:,} pieces in one token text; split it",
                                       path=source or None, place=f"piece {block_no + 1}")
             ids = []
             for word_no, word in enumerate(block.split()):

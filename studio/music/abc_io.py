@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StudioError, UnreadableFile, UnsupportedContent
-from ..limits import MAX_ABC_BYTES, MAX_ABC_NOTE_LENGTH, MAX_TUNE_BARS, MAX_TUNE_CHARS
+from ..limits import MAX_ABC_BYTES, MAX_ABC_NOTE_LENGTH, MAX_FILE_TUNES, MAX_TUNE_BARS, MAX_TUNE_CHARS
 from ..limits import read_bytes as read_limited
 from .piece import DEFAULT_QPM, NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, KeySignature, Piece
 
@@ -85,6 +85,9 @@ def read_abc_tunes(path: str | Path) -> list[AbcTune]:
     tunes = split_tunes(read_text(path), str(path))
     if not tunes:
         raise UnreadableFile(path, "line 1", "no ABC tune in the file")
+    if len(tunes) > MAX_FILE_TUNES:
+        raise UnreadableFile(path, f"line {tunes[MAX_FILE_TUNES].line}", f"more than {MAX_FILE_TUNES:,} tunes in one "
+                             "file; split it")
     return tunes
 
 

@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from ...errors import InvalidArgument, UnreadableFile, UnsupportedContent
-from ...limits import MAX_TOKEN_FILE_PIECES, MAX_TUNE_TOKENS
+from ...limits import MAX_FILE_TUNES, MAX_TUNE_TOKENS
 from ...music import Piece
 from ...music.abc_io import read_abc_tunes, read_text, tune_size_problem
 from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks, decode_ids, read_token_file
@@ -187,6 +187,8 @@ class FolkCodec(Codec):
         if missing:
             raise UnreadableFile(path, "line 1", f"not a thesession.org CSV: no column {', '.join(sorted(missing))}")
         for n, row in enumerate(rows, start=1):
+            if n > MAX_FILE_TUNES:
+                raise UnreadableFile(path, f"row {n}", f"more than {MAX_FILE_TUNES:,} tunes in one file; split it")
             label = f"{path}:row {n}"
             abc = row.get("abc") or ""
             if not abc.strip():
@@ -203,8 +205,8 @@ class FolkCodec(Codec):
         found: dict[str, int] = {}
         pending: list[Encoded | Skipped] = []
         for n, block in enumerate(_blocks(text), start=1):
-            if n > MAX_TOKEN_FILE_PIECES:
-                raise UnreadableFile(path, f"tune {n}", f"more than {MAX_TOKEN_FILE_PIECES:,} tunes in one file; split it")
+            if n > MAX_FILE_TUNES:
+                raise UnreadableFile(path, f"tune {n}", f"more than {MAX_FILE_TUNES:,} tunes in one file; split it")
             label = f"{path}:tune {n}"
             words = block.split() if len(block) <= 16 * MAX_TUNE_TOKENS else None  # no token is that long
             if words is None or len(words) > MAX_TUNE_TOKENS:
