@@ -359,7 +359,7 @@ TRAIN = textwrap.dedent("""
             trainer = Trainer.resume({out!r}, corpus, on_event=say)
         else:
             trainer = Trainer({out!r}, make_config("small", layers=1, units=32, embedding=16, batch_size=8,
-                              seq_len=32, steps=24, eval_every=5, checkpoint_every=6, device="cpu", seed=1),
+                              seq_len=32, steps=12, eval_every=3, checkpoint_every=4, device="cpu", seed=1),
                               corpus, on_event=say)
     except StudioError as exc:
         print("refused:", exc.message(), flush=True)
@@ -454,12 +454,12 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
     env = {**os.environ, "STUDIO_HOME": str(home)}
     src = work / "isrc"
     src.mkdir(exist_ok=True)
-    files = sorted((SHARED / "pop909").glob("*.mid"))[:40] or []
+    files = sorted((SHARED / "pop909").glob("*.mid"))[:16] or []
     for f in files:
         shutil.copy(f, src / f.name)
     if not files:
         from studio.music.piece import Piece, make_notes
-        for k in range(40):
+        for k in range(16):
             Piece(notes=make_notes([60 + k % 20] * 400, [i * 0.1 for i in range(400)],
                                    [i * 0.1 + 0.05 for i in range(400)])).write_midi(src / f"{k}.mid")
     script = IMPORT.format(repo=str(REPO), src=str(src))
@@ -468,7 +468,7 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
         shutil.rmtree(home / "cache", ignore_errors=True)  # so every kill lands in real encoding work
         proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
-        k, delay = rng.randrange(len(files) or 40), rng.uniform(0.0, 0.5)  # after "ready" or file k, +0-0.5 s
+        k, delay = rng.randrange(len(files) or 16), rng.uniform(0.0, 0.5)  # after "ready" or file k, +0-0.5 s
         for _ in range(k + 1):
             if not proc.stdout.readline():
                 break
@@ -502,7 +502,7 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
         else:
             outcomes[f"FAILED (hidden left: {hidden}, rc {listed.returncode})"] += 1
     del cache
-    return (f"SIGKILL during a 2-worker corpus import of {len(files) or 40} files at {n} instants (after its "
+    return (f"SIGKILL during a 2-worker corpus import of {len(files) or 16} files at {n} instants (after its "
             f"'ready' line or a random file's progress line, +0-0.5 s): {dict(outcomes)}; kill points: {', '.join(points)}")
 
 

@@ -196,14 +196,19 @@ def decode_ids(ids) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-_BLOCK = re.compile(r"(?:[^\S\n]*\S[^\n]*(?:\n|$))+")  # consecutive lines that are not blank
+_BLANK_LINES = re.compile(r"\n\s*\n")  # blank lines between blocks: linear on any text (a nested repeat was not)
 
 
 def _blocks(text: str) -> Iterator[str]:
     """The blank-line-separated blocks of a token text, one at a time (a large file is never held as a list
     of its lines)."""
-    for m in _BLOCK.finditer(text):
-        yield m.group(0).strip("\n")
+    start = 0
+    for m in _BLANK_LINES.finditer(text):
+        if m.start() > start and not text[start:m.start()].isspace():
+            yield text[start:m.start()]
+        start = m.end()
+    if text[start:].strip():
+        yield text[start:].rstrip("\n")
 
 
 def read_token_file(path: str | Path) -> str:
