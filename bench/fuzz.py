@@ -14,14 +14,12 @@ Mutations come from the shared corpora (../shared/corpora) when present, else fr
 from __future__ import annotations
 
 import argparse
-import base64
 import collections
 import json
 import os
 import random
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -32,7 +30,9 @@ import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # tests/hostile.py: the hostile-file builders the tests use too
+from hostile import (SPECIAL_REASONS, children, mutate_abc, mutate_midi, mutate_project, one_line_error,  # noqa: E402
+                     random_ids, running, special)
 SHARED = Path(os.environ.get("STUDIO_SHARED", REPO.parent / "shared")) / "corpora"
 FULL = {"midi": 10_000, "abc": 1_103, "performance": 100_000, "folk": 27_758, "project": 300, "model": 32,
         "train_kill": 20, "import_kill": 10}
@@ -146,72 +146,6 @@ class Stats:
 
 
 # ---------------------------------------------------------------------------------------- MIDI
-def _vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
-
-
-def _track_starts(data: bytes) -> list[int]:
-    out, pos = [], 14
-    while pos + 8 <= len(data) and data[pos:pos + 4] == b"MTrk":
-        out.append(pos)
-        pos += 8 + struct.unpack(">I", data[pos + 4:pos + 8])[0]
-    return out
-
-
-def mutate_midi(data: bytes, rng: random.Random) -> bytes:
-    """One of the mutations that broke readers: bit flips, cuts, tiny divisions with huge delta-times, zero
-    tempos, garbage, chunk lengths that lie."""
-    b = bytearray(data)
-    kind = rng.randrange(9)
-    if kind == 0:  # bit flips
-        for _ in range(rng.randint(1, 20)):
-            i = rng.randrange(len(b))
-            b[i] ^= 1 << rng.randrange(8)
-    elif kind == 1:  # cut short
-        b = b[: rng.randrange(14, len(b))]
-    elif kind == 2:  # 1 tick per quarter and the largest delta-times inserted at event starts
-        b[12:14] = struct.pack(">H", rng.choice([1, 2, 3]))
-        tracks = _track_starts(bytes(b))
-        if tracks:
-            t = rng.choice(tracks)
-            body = b[t + 8:]
-            b = b[: t + 8] + _vlq(0x0FFFFFFF) + b"\x90\x3c\x40" + _vlq(0x0FFFFFFF) + b"\x80\x3c\x00" + body
-            b[t + 4:t + 8] = struct.pack(">I", struct.unpack(">I", bytes(b[t + 4:t + 8]))[0] + 10)
-    elif kind == 3:  # a tempo of 0 (or 1) microseconds per quarter at the start of the first track
-        tracks = _track_starts(bytes(b))
-        if tracks:
-            t = tracks[0]
-            ev = b"\x00\xff\x51\x03" + bytes(3 if rng.random() < 0.7 else [0, 0, 1])
-            b = b[: t + 8] + ev + b[t + 8:]
-            b[t + 4:t + 8] = struct.pack(">I", struct.unpack(">I", bytes(b[t + 4:t + 8]))[0] + len(ev))
-    elif kind == 4:  # random bytes overwritten
-        i = rng.randrange(len(b))
-        b[i:i + 16] = bytes(rng.randrange(256) for _ in range(16))
-    elif kind == 5:  # a chunk length that lies
-        tracks = _track_starts(bytes(b))
-        if tracks:
-            t = rng.choice(tracks)
-            b[t + 4:t + 8] = struct.pack(">I", rng.choice([0, 1, 0xFFFFFFFF, rng.randrange(1 << 32)]))
-    elif kind == 6:  # header fields
-        b[8:14] = struct.pack(">HHH", rng.randrange(4), rng.randrange(65536), rng.randrange(65536))
-    elif kind == 7:  # huge delta-times everywhere (many notes far apart)
-        tracks = _track_starts(bytes(b))
-        if tracks:
-            t = rng.choice(tracks)
-            ev = (_vlq(rng.randrange(1 << 20, 0x0FFFFFFF)) + b"\x90\x40\x50" + _vlq(1) + b"\x80\x40\x00") * rng.randint(2, 40)
-            b = b[: t + 8] + ev + b[t + 8:]
-            b[t + 4:t + 8] = struct.pack(">I", struct.unpack(">I", bytes(b[t + 4:t + 8]))[0] + len(ev))
-    else:  # duplicated tail
-        i = rng.randrange(14, len(b))
-        b = b + b[i:] * rng.randint(1, 4)
-    return bytes(b)
-
-
 def midi_sources() -> list[bytes]:
     files = sorted((SHARED / "pop909").glob("*.mid"))[:60] + sorted((SHARED / "broken-midi").glob("*.mid"))
     if files:
@@ -259,37 +193,6 @@ def abc_sources() -> list[str]:
     return tunes or ["X:1\nT:Built\nM:6/8\nL:1/8\nK:D\n|:DFA dAF|GBd gdB|AFD DFA|BGE E3:|\n"]
 
 
-def mutate_abc(text: str, rng: random.Random) -> str:
-    lines = text.splitlines()
-    body = [i for i, line in enumerate(lines) if not (len(line) > 1 and line[1] == ":")] or [len(lines) - 1]
-    kind = rng.randrange(8)
-    if kind == 0:  # the tune body repeated many times
-        return "\n".join(lines + [lines[i] for i in body] * rng.randint(50, 4000)) + "\n"
-    if kind == 1:  # an absurd note length
-        i = rng.choice(body)
-        lines[i] = lines[i] + f" A{rng.choice([999, 9999, 99999, 10 ** 8])} |"
-    elif kind == 2:  # characters flipped
-        chars = list(text)
-        for _ in range(rng.randint(1, 12)):
-            chars[rng.randrange(len(chars))] = rng.choice("|:[]()/<>^_=,'0123456789ABCxz!\"%{}-~.&")
-        return "".join(chars)
-    elif kind == 3:  # a header field damaged
-        head = [i for i in range(len(lines)) if i not in body] or [0]
-        i = rng.choice(head)
-        lines[i] = lines[i][:2] + rng.choice(["", "99999/1", "1/99999", "0", "C|/", "1/4=0", "1/4=99999999", "Hxyz"])
-    elif kind == 4:  # cut short
-        return text[: rng.randrange(1, len(text))]
-    elif kind == 5:  # huge tuplets and many voices
-        i = rng.choice(body)
-        lines[i] = f"({rng.randint(2, 999)}" + lines[i] + " V:" + str(rng.randint(1, 99))
-    elif kind == 6:  # deeply nested repeats/chords
-        i = rng.choice(body)
-        lines[i] = "[" * rng.randint(10, 2000) + lines[i] + "|:" * rng.randint(1, 500)
-    else:  # unit length tiny or huge
-        lines.insert(1, f"L:1/{rng.choice([1, 64, 512, 99999])}")
-    return "\n".join(lines) + "\n"
-
-
 def fuzz_abc(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
     from studio.codecs import get_codec
     from studio.music.abc_io import read_abc_lenient
@@ -315,26 +218,6 @@ def fuzz_abc(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
 
 
 # ---------------------------------------------------------------------------------------- tokens
-def random_ids(rng: random.Random, size: int):
-    """What a caller might hand decode: ids in and out of range, floats, 2-D arrays, strings, None."""
-    import numpy as np
-
-    n = rng.randint(0, 400)
-    kind = rng.randrange(6)
-    ids = [rng.randrange(-3, size + 3) for _ in range(n)]
-    if kind == 0:
-        return ids
-    if kind == 1:
-        return np.asarray(ids, dtype=np.float64) + rng.choice([0.0, 0.5])
-    if kind == 2:
-        return np.asarray(ids[: n - n % 4] or [0], dtype=np.int64).reshape(-1, 1 if n < 4 else 4)
-    if kind == 3:
-        return [str(x) if rng.random() < 0.3 else x for x in ids]
-    if kind == 4:
-        return [rng.choice([None, float("nan"), float("inf"), 2 ** 70, [1, 2], "x", x]) for x in ids]
-    return (x for x in ids)
-
-
 def fuzz_tokens(name: str, n: int, rng: random.Random, dog: Watchdog) -> Stats:
     from studio.codecs import get_codec
 
@@ -346,42 +229,6 @@ def fuzz_tokens(name: str, n: int, rng: random.Random, dog: Watchdog) -> Stats:
 
 
 # ---------------------------------------------------------------------------------------- projects
-def mutate_project(text: str, rng: random.Random) -> str:
-    doc = json.loads(text)
-    kind = rng.randrange(9)
-    if kind == 0:
-        return text[: rng.randrange(len(text))]
-    if kind == 1:
-        return "[" * rng.randint(1000, 200_000) + "]" * rng.randint(0, 10)
-    if kind == 2:
-        doc[rng.choice(["version", "current", "pieces", "format"])] = rng.choice(
-            ["1", None, 1.5, 10 ** 400, -1, [], {}, "x" * 1000, True])
-    elif kind == 3:
-        p = rng.choice(doc["pieces"])["piece"]
-        p[rng.choice(["notes", "pedals", "tempos", "time_signatures"])] = rng.choice(
-            ["", "AAAA", base64.b64encode(b"\x93NUMPY\x01\x00").decode(), 5, None, ["x"]])
-    elif kind == 4:
-        p = rng.choice(doc["pieces"])
-        p[rng.choice(["piece", "path", "provenance", "view"])] = rng.choice([None, 5, "x", [], {"a": 1}])
-    elif kind == 5:
-        p = rng.choice(doc["pieces"])["piece"]
-        p[rng.choice(["key_signatures", "meta", "title", "track_names", "warnings"])] = rng.choice(
-            [5, "x", [{"bad": 1}], [[1, 2]], None, {"x": [[[]]]}])
-    elif kind == 6:
-        chars = list(text)
-        for _ in range(rng.randint(1, 30)):
-            chars[rng.randrange(len(chars))] = rng.choice('{}[]":,0123456789aA=+/')
-        return "".join(chars)
-    elif kind == 7:
-        b = bytearray(text.encode())
-        i = rng.randrange(len(b))
-        b[i:i + 8] = bytes(rng.randrange(256) for _ in range(8))
-        return b.decode("latin-1")
-    else:
-        doc["pieces"] = doc["pieces"] * rng.randint(2, 50)
-    return json.dumps(doc)
-
-
 def fuzz_projects(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
     from studio.app import project
     from studio.music import Piece
@@ -436,7 +283,7 @@ def fuzz_models(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
         lambda c: c["architecture"].update(embedding=-1), lambda c: c["architecture"].update(dropout="x"),
         lambda c: c.update(parameters="many"), lambda c: c["codec"].update(vocab=None),
     ]
-    weight_damage = ["nan", "pickle", "shape", "dtype", "zero", "fifo", "dir", "dangling", "truncated", "empty",
+    weight_damage = ["nan", "pickle", "shape", "dtype", *SPECIAL_REASONS, "truncated", "empty",
                      "extra", "missing"]
     for i in range(n):
         folder = root / f"m{i}"
@@ -461,14 +308,8 @@ def fuzz_models(n: int, rng: random.Random, work: Path, dog: Watchdog) -> Stats:
                 save_file({k: torch.zeros(*[s + 1 for s in v.shape]) for k, v in tensors.items()}, w)
             elif what == "dtype":
                 save_file({k: v.to(torch.int64) for k, v in tensors.items()}, w)
-            elif what == "zero":
-                w.symlink_to("/dev/zero")
-            elif what == "fifo":
-                os.mkfifo(w)
-            elif what == "dir":
-                w.mkdir()
-            elif what == "dangling":
-                w.symlink_to(folder / "nowhere")
+            elif what in SPECIAL_REASONS:  # fifo, directory, dev-zero, dangling
+                special(w, what)
             elif what == "truncated":
                 w.write_bytes(weights[: len(weights) // 2])
             elif what == "empty":
@@ -496,11 +337,10 @@ def cli_contract(samples: list[str]) -> str:
         except subprocess.TimeoutExpired:
             print(f"  !! CLI on {f}: no answer within 600 s of wall-clock (machine load?)")
             continue
-        lines = proc.stderr.strip().splitlines()
-        good = proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and f in lines[0]
-        ok += good
-        if not good:
-            print(f"  !! CLI contract broken on {f}: rc {proc.returncode}, stderr {proc.stderr[-300:]!r}")
+        problem = one_line_error(proc.stderr, f) or (None if proc.returncode == 2 else f"exit status {proc.returncode}")
+        ok += problem is None
+        if problem:
+            print(f"  !! CLI contract broken on {f}: {problem}")
     return f"CLI `studio info` on {len(samples)} refused files: {ok} one-line `error:` with exit status 2"
 
 
@@ -508,23 +348,32 @@ def cli_contract(samples: list[str]) -> str:
 TRAIN = textwrap.dedent("""
     import sys
     sys.path[:0] = [{repo!r}]
-    from studio.codecs import get_codec
-    from studio.corpus.store import Corpus, write_corpus
+    from studio.corpus.store import Corpus
+    from studio.errors import StudioError
     from studio.training import Trainer, make_config
-    import numpy as np
     corpus = Corpus.open({corpus!r})
-    if {resume!r}:
-        Trainer.resume({out!r}, corpus).run()
-    else:
-        Trainer({out!r}, make_config("small", layers=1, units=32, embedding=16, batch_size=8, seq_len=32,
-                steps=40, eval_every=7, checkpoint_every=10, device="cpu", seed=1), corpus).run()
+    say = lambda event: print(event.kind, event.step, flush=True)
+    print("ready", flush=True)
+    try:
+        if {resume!r}:
+            trainer = Trainer.resume({out!r}, corpus, on_event=say)
+        else:
+            trainer = Trainer({out!r}, make_config("small", layers=1, units=32, embedding=16, batch_size=8,
+                              seq_len=32, steps=12, eval_every=3, checkpoint_every=4, device="cpu", seed=1),
+                              corpus, on_event=say)
+    except StudioError as exc:
+        print("refused:", exc.message(), flush=True)
+        sys.exit(2)
+    trainer.run()
     print("done", flush=True)
 """)
 
 
 def kill_training(n: int, rng: random.Random, work: Path) -> str:
-    """Kill a tiny run at random instants (including before its first checkpoint), then resume it with
-    --resume, or, where it says there is nothing to continue, start it again; it must then finish."""
+    """Kill a tiny run at random instants, then resume it with --resume, or, where it says there is nothing to
+    continue, start it again; it must then finish. An instant is a random one of the run's progress lines
+    (from "ready", before the trainer has made anything, to its last step) plus 0-0.3 s, so the kills spread
+    over the whole run however loaded the machine is (a wall-clock instant would not)."""
     from studio.codecs import get_codec
     from studio.corpus.store import write_corpus
     from studio.errors import StudioError
@@ -535,20 +384,30 @@ def kill_training(n: int, rng: random.Random, work: Path) -> str:
     codec = get_codec("performance")
     r = random.Random(0)
     corpus = write_corpus("k", codec, [[r.randrange(388) for _ in range(300)] for _ in range(24)])
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path), out=str(work / "t0"),
-                                                       resume=False)], check=True, capture_output=True)
-    full = time.perf_counter() - t0
-    outcomes = collections.Counter()
+
+    def train(out: Path, resume: bool) -> list[str]:
+        return [sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path), out=str(out), resume=resume)]
+
+    reference = subprocess.run(train(work / "t0", False), check=True, capture_output=True, text=True).stdout.splitlines()
+    lines = reference[:-2]  # up to the last step: "done" lines and the exit are not instants inside the run
+    outcomes, points = collections.Counter(), []
     for i in range(n):
         out = work / f"run{i}"
-        at = rng.uniform(0.3, full)
-        proc = subprocess.Popen([sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path),
-                                                                    out=str(out), resume=False)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(at)
+        k, delay = rng.randrange(len(lines)), rng.uniform(0.0, 0.3)
+        proc = subprocess.Popen(train(out, False), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for _ in range(k + 1):
+            if not proc.stdout.readline():
+                break
+        time.sleep(delay)
+        finished = proc.poll() is not None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
+        points.append(f"{lines[k]}+{delay:.2f}s")
+        print(f"  training kill {i + 1}/{n} at {points[-1]} (so far: {dict(outcomes)})", flush=True)
+        if finished:
+            outcomes["finished before the kill"] += 1
+            continue
         shown = (out / "weights.safetensors").exists()
         has_ckpt = (out / CHECKPOINT).exists()
         if shown and not has_ckpt:
@@ -558,20 +417,20 @@ def kill_training(n: int, rng: random.Random, work: Path) -> str:
                 load_model(out)
             except StudioError as exc:
                 outcomes["weights unreadable: " + exc.reason[:40]] += 1
-        resume = subprocess.run([sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path),
-                                                                    out=str(out), resume=True)],
-                                capture_output=True, text=True)
+        resume = subprocess.run(train(out, True), capture_output=True, text=True)
         if "done" in resume.stdout:
             outcomes["resumed"] += 1
             continue
-        if not has_ckpt and "nothing to continue" in resume.stderr:
-            again = subprocess.run([sys.executable, "-c", TRAIN.format(repo=str(REPO), corpus=str(corpus.path),
-                                                                       out=str(out), resume=False)],
-                                   capture_output=True, text=True)
-            outcomes["restarted (killed before any checkpoint)" if "done" in again.stdout else "restart FAILED"] += 1
+        if not has_ckpt and "refused:" in resume.stdout:
+            again = subprocess.run(train(out, False), capture_output=True, text=True)
+            why = "nothing to continue" if "nothing to continue" in resume.stdout else resume.stdout.split("refused:")[1][-60:].strip()
+            outcomes[f"restarted (killed before any checkpoint; --resume said: {why})" if "done" in again.stdout
+                     else "restart FAILED"] += 1
             continue
-        outcomes["FAILED: " + resume.stderr.strip().splitlines()[-1][:80] if resume.stderr.strip() else "FAILED"] += 1
-    return f"SIGKILL during training at {n} random instants (0.3-{full:.1f} s into a {full:.1f} s run): {dict(outcomes)}"
+        tail = (resume.stdout + resume.stderr).strip().splitlines()
+        outcomes["FAILED: " + (tail[-1][:80] if tail else f"rc {resume.returncode}")] += 1
+    return (f"SIGKILL during training at {n} instants (after one of the run's {len(lines)} progress lines, "
+            f"+0-0.3 s): {dict(outcomes)}; kill points: {', '.join(points)}")
 
 
 IMPORT = textwrap.dedent("""
@@ -579,7 +438,9 @@ IMPORT = textwrap.dedent("""
     sys.path[:0] = [{repo!r}]
     from studio.codecs import get_codec
     from studio.corpus.importer import import_corpus
-    r = import_corpus("imp", get_codec("performance"), [{src!r}], workers=2)
+    print("ready", flush=True)
+    r = import_corpus("imp", get_codec("performance"), [{src!r}], workers=2,
+                      progress=lambda done, total, path: print("file", done, flush=True))
     print("done", r.pieces, flush=True)
 """)
 
@@ -593,30 +454,45 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
     env = {**os.environ, "STUDIO_HOME": str(home)}
     src = work / "isrc"
     src.mkdir(exist_ok=True)
-    files = sorted((SHARED / "pop909").glob("*.mid"))[:40] or []
+    files = sorted((SHARED / "pop909").glob("*.mid"))[:16] or []
     for f in files:
         shutil.copy(f, src / f.name)
     if not files:
         from studio.music.piece import Piece, make_notes
-        for k in range(40):
+        for k in range(16):
             Piece(notes=make_notes([60 + k % 20] * 400, [i * 0.1 for i in range(400)],
                                    [i * 0.1 + 0.05 for i in range(400)])).write_midi(src / f"{k}.mid")
     script = IMPORT.format(repo=str(REPO), src=str(src))
-    outcomes = collections.Counter()
+    outcomes, points = collections.Counter(), []
     for i in range(n):
         shutil.rmtree(home / "cache", ignore_errors=True)  # so every kill lands in real encoding work
-        proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(1.0, 6.0))
-        kids = _children(proc.pid)
+        proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        k, delay = rng.randrange(len(files) or 16), rng.uniform(0.0, 0.5)  # after "ready" or file k, +0-0.5 s
+        for _ in range(k + 1):
+            if not proc.stdout.readline():
+                break
+        time.sleep(delay)
+        points.append(f"{'ready' if k == 0 else f'file {k}'}+{delay:.2f}s")
+        print(f"  import kill {i + 1}/{n} at {points[-1]} (so far: {dict(outcomes)})", flush=True)
+        kids = children(proc.pid)
+        finished = proc.poll() is not None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
+        if finished:
+            outcomes["finished before the kill"] += 1
         time.sleep(0.5)
-        alive = [k for k in kids if _running(k)]
+        alive = [k for k in kids if running(k)]
         if alive:
             outcomes["workers outlived parent"] += 1
             for k in alive:
                 os.kill(k, signal.SIGKILL)
         left = [p.name for p in (home / "corpora").glob(".*")] if (home / "corpora").exists() else []
+        after_kill = subprocess.run([sys.executable, "-m", "studio", "corpus", "list"], env=env, capture_output=True,
+                                    text=True, cwd=REPO)
+        if after_kill.returncode != 0 or "Traceback" in after_kill.stderr:
+            outcomes["corpus list FAILED after the kill"] += 1
         again = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
         hidden = [p.name for p in (home / "corpora").glob(".*")]
         listed = subprocess.run([sys.executable, "-m", "studio", "corpus", "list"], env=env, capture_output=True,
@@ -626,26 +502,8 @@ def kill_import(n: int, rng: random.Random, work: Path) -> str:
         else:
             outcomes[f"FAILED (hidden left: {hidden}, rc {listed.returncode})"] += 1
     del cache
-    return f"SIGKILL during corpus import at {n} random instants (1-6 s): {dict(outcomes)}"
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if int((d / "stat").read_text().split(") ")[1].split()[1]) == pid:
-                    out.append(int(d.name))
-            except (OSError, IndexError, ValueError):
-                pass
-    return out
-
-
-def _running(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
+    return (f"SIGKILL during a 2-worker corpus import of {len(files) or 16} files at {n} instants (after its "
+            f"'ready' line or a random file's progress line, +0-0.5 s): {dict(outcomes)}; kill points: {', '.join(points)}")
 
 
 # ---------------------------------------------------------------------------------------- main

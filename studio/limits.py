@@ -18,6 +18,9 @@ MAX_ABC_BYTES = 64 << 20  # whole tune books (O'Neill's 1850 is under 1 MB)
 MAX_TUNE_CHARS = 16 << 10  # one ABC tune (the longest of Nottingham's 1,038 is 1.3 KB)
 MAX_TUNE_BARS = 400  # bar lines in one tune before repeats are expanded (Nottingham's most: 72)
 MAX_ABC_NOTE_LENGTH = 64  # a note's length multiplier (A64 is 64 unit lengths)
+MAX_TOKEN_FILE_BYTES = 64 << 20  # folk-rnn token files (folkwiki's 4,083 tunes are 1.6 MB)
+MAX_TUNE_TOKENS = 8192  # one tune of a token file (the longest of folkwiki's 4,083 has 820)
+MAX_FILE_TUNES = 100_000  # tunes (pieces) in one ABC book, CSV dump or token file: millions of tiny ones are a time bomb
 MAX_PROJECT_BYTES = 512 << 20
 MAX_CARD_BYTES = 16 << 20  # model.json holds the vocabulary; folk-rnn's is a few KB
 MAX_CARD_TEXT = 100_000  # characters of a card's description (or any one string in it) shown or kept
@@ -53,14 +56,21 @@ def what_is(path: Path) -> str | None:
     return link + kind
 
 
+def not_a_file(path: str | Path) -> str | None:
+    """None for a regular file; otherwise why it cannot be read, as an error says it ("no such file",
+    "is a FIFO (named pipe), not a file", ...)."""
+    problem = what_is(Path(path))
+    if problem == "missing":
+        return "no such file"
+    return problem if problem is None or problem.startswith("missing") else "is " + problem
+
+
 def check_file(path: str | Path, max_bytes: int, what: str = "file") -> int:
     """The size of a regular file within `max_bytes`; a clear UnreadableFile for anything else."""
     path = Path(path)
-    problem = what_is(path)
-    if problem == "missing":
-        raise UnreadableFile(path, None, "no such file")
+    problem = not_a_file(path)
     if problem:
-        raise UnreadableFile(path, None, "is " + problem if not problem.startswith("missing") else problem)
+        raise UnreadableFile(path, None, problem)
     size = path.stat().st_size
     if size > max_bytes:
         raise UnreadableFile(path, None, f"{what} is {_mb(size)}; the limit is {_mb(max_bytes)}")

@@ -7,7 +7,6 @@ import json
 import math
 import os
 import signal
-import struct
 import subprocess
 import sys
 import textwrap
@@ -30,34 +29,16 @@ from studio.music.abc_io import read_abc, read_abc_lenient, read_abc_tunes, tune
 from studio.music.midi_io import read_midi
 from studio.nn import ModelConfig, SequenceModel, list_models, load_model, save_model
 from studio.paths import user_dir
+from hostile import HUGE, NOTE, hostile_tokens, midi_bytes, running, special
 from train_helpers import CountingCodec, patterned_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-# ------------------------------------------------------------------ MIDI bytes
-def _vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
-
-
-def _midi(tpq: int, events: list[tuple[int, bytes]]) -> bytes:
-    body = b"".join(_vlq(d) + e for d, e in events) + b"\x00\xff\x2f\x00"
-    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, tpq) + b"MTrk" + struct.pack(">I", len(body)) + body
-
-
-NOTE = [(0, b"\x90\x3c\x40"), (1, b"\x80\x3c\x00")]
-HUGE = 0x0FFFFFFF  # the largest delta-time a MIDI file can hold
-
-
 def test_midi_time_bomb_is_refused_in_bounded_time_and_memory(tmp_path, capsys):
     """1 tick per quarter and the largest delta-times: 40 bytes that say the piece lasts 74,000 hours."""
     path = tmp_path / "bomb.mid"
-    path.write_bytes(_midi(1, NOTE + [(HUGE, b"\x90\x3e\x40"), (1, b"\x80\x3e\x00")] * 2))
+    path.write_bytes(midi_bytes(1, NOTE + [(HUGE, b"\x90\x3e\x40"), (1, b"\x80\x3e\x00")] * 2))
     began = time.perf_counter()
     with pytest.raises(StudioError) as info:
         read_midi(path)
@@ -74,7 +55,7 @@ def test_midi_time_bomb_is_refused_in_bounded_time_and_memory(tmp_path, capsys):
 
 def test_zero_tempo_is_ignored_with_a_warning_and_tick_overflow_is_named(tmp_path):
     zero = tmp_path / "zero-tempo.mid"
-    zero.write_bytes(_midi(480, [(0, b"\xff\x51\x03\x00\x00\x00"), (0, b"\x90\x3c\x40"), (480, b"\x80\x3c\x00")]))
+    zero.write_bytes(midi_bytes(480, [(0, b"\xff\x51\x03\x00\x00\x00"), (0, b"\x90\x3c\x40"), (480, b"\x80\x3c\x00")]))
     with warnings.catch_warnings(), np.errstate(all="raise"):
         warnings.simplefilter("error")  # numpy's divide-by-zero warnings were the old symptom
         piece = read_midi(zero)
@@ -83,7 +64,7 @@ def test_zero_tempo_is_ignored_with_a_warning_and_tick_overflow_is_named(tmp_pat
     assert any("tempo change(s) of 0 microseconds per quarter ignored" in w for w in piece.warnings)
 
     overflow = tmp_path / "negative.mid"  # delta-times summing past 2^31 ticks: symusic wraps to negative
-    overflow.write_bytes(_midi(480, NOTE + [(HUGE, b"\x90\x3e\x40"), (1, b"\x80\x3e\x00")] * 9))
+    overflow.write_bytes(midi_bytes(480, NOTE + [(HUGE, b"\x90\x3e\x40"), (1, b"\x80\x3e\x00")] * 9))
     with pytest.raises(StudioError) as info:
         read_midi(overflow)
     assert "event times run past 2^31 ticks" in info.value.message()
@@ -110,6 +91,73 @@ def test_abc_that_would_hang_music21_is_refused_quickly(tmp_path):
     assert messages[1].startswith(f"{book}: tune X:3, line 15: the tune has ") and "the limit is 400" in messages[1]
     with pytest.raises(StudioError, match="unit lengths long"):
         read_abc(book)
+
+
+def test_parts_closed_by_end_repeats_alone_are_not_replayed_from_the_start_many_times(tmp_path):
+    """Nottingham's Londonderry Hornpipe closes six parts with `:|` and no `|:`: music21 replayed the tune from
+    its start at each, 20 times its length in 10 s of CPU (found by bench/fuzz.py). Such a tune is now read
+    as written, with a warning; one `:|` alone is still the usual repeat from the start."""
+    part = "|ABcd efga|gfed cBAG|ABcd efga|gfed cBA2:|\n"
+    tune = tmp_path / "parts.abc"
+    tune.write_text("X:1\nT:Parts\nM:4/4\nL:1/8\nK:D\n" + part * 6)
+    began = time.process_time()
+    piece = read_abc(tune)[0]
+    assert time.process_time() - began < 5
+    assert piece.duration == pytest.approx(6 * 4 * 2.0)  # six parts of four 4/4 bars at 120 quarters a minute
+    assert any("6 end repeats `:|` without a start `|:`" in w for w in piece.warnings)
+    once = tmp_path / "once.abc"
+    once.write_text("X:1\nT:Once\nM:4/4\nL:1/8\nK:D\n" + part + "|:" + part[1:])
+    assert read_abc(once)[0].duration == pytest.approx(4 * 4 * 2.0)  # both parts played twice
+
+
+# ------------------------------------------------------------------ folk-rnn token files
+def test_token_files_are_read_within_the_limits_naming_the_file(tmp_path, monkeypatch):
+    """Token files are read as MIDI and ABC files are: a regular file within the size limit, UTF-8 (the bad
+    byte named); a tune longer than any real one is skipped, a file of more tunes than any real one refused."""
+    from studio.codecs import base
+    from studio.codecs.folk import codec as folk_codec
+
+    folk = get_codec("folk")
+    for name, (path, reason) in hostile_tokens(tmp_path).items():
+        began = time.perf_counter()
+        report = folk.encode_file_report(path)
+        assert not report.encoded and len(report.skipped) == 1, name
+        said = f"{report.skipped[0].label}: {report.skipped[0].reason}"
+        assert str(path) in said and reason in said, (name, said)
+        assert time.perf_counter() - began < 2, name
+        if name != "run-on":  # the file itself is refused, so `studio decode` refuses it the same way
+            with pytest.raises(StudioError) as info:
+                base.read_token_file(path)
+            assert info.value.message().startswith(str(path)) and reason in info.value.message(), name
+
+    # A run-on tune among good ones: only it is skipped.
+    good = "M:4/4 K:Cmaj |: c d e f | g a b c' :|"
+    mixed = tmp_path / "mixed.tokens"
+    mixed.write_text(f"{good}\n\n{hostile_tokens(tmp_path / 'again')['run-on'][0].read_text()}\n\n{good}\n")
+    report = folk.encode_file_report(mixed)
+    assert len(report.encoded) == 2 and [s.label for s in report.skipped] == [f"{mixed}:tune 2"]
+
+    # More tunes than the limit (lowered here: the real one is 100,000): the file is refused, naming the tune.
+    monkeypatch.setattr(folk_codec, "MAX_FILE_TUNES", 5)
+    monkeypatch.setattr(base, "MAX_FILE_TUNES", 5)
+    many = tmp_path / "many.tokens"
+    many.write_text(f"{good}\n\n" * 6)
+    report = folk.encode_file_report(many)
+    assert not report.encoded and report.skipped[0].reason == f"{many}: tune 6: more than 5 tunes in one file; split it"
+    with pytest.raises(StudioError, match="piece 6: more than 5 pieces in one token text"):
+        folk.parse_tokens(many.read_text(), source=str(many))
+    # ABC books and thesession.org CSV dumps share the limit.
+    from studio.music import abc_io
+    monkeypatch.setattr(abc_io, "MAX_FILE_TUNES", 5)
+    book = tmp_path / "many.abc"
+    book.write_text("".join(f"X:{n}\nT:T{n}\nM:4/4\nL:1/8\nK:G\nGABc dedB|]\n\n" for n in range(1, 7)))
+    with pytest.raises(StudioError) as info:
+        read_abc_tunes(book)
+    assert info.value.message() == f"{book}: line 36: more than 5 tunes in one file; split it"
+    dump = tmp_path / "many.csv"
+    dump.write_text("tune_id,setting_id,name,type,meter,mode,abc\n" + "1,1,T,reel,4/4,Gmajor,GABc dedB|\n" * 6)
+    report = folk.encode_file_report(dump)
+    assert report.skipped[-1].reason == f"{dump}: row 6: more than 5 tunes in one file; split it"
 
 
 # ------------------------------------------------------------------ both codecs decode anything
@@ -244,10 +292,10 @@ def test_broken_model_folders_are_named_before_anything_is_allocated_and_listed_
         "wrong-shape": (lambda f: _card(f, lambda c: c["architecture"].update(units=9)), "does not fit the architecture"),
         "int-weights": (lambda f: save_file({k: v.to(torch.int32) for k, v in _tensors(good).items()}, f / "weights.safetensors"),
                         "dtype I32 is not a floating-point weight type"),
-        "dev-zero": (lambda f: _replace(f, lambda w: w.symlink_to("/dev/zero")),
+        "dev-zero": (lambda f: _replace(f, "dev-zero"),
                      "weights.safetensors: is a symlink to /dev/zero, which is a device, not a file"),
-        "fifo": (lambda f: _replace(f, os.mkfifo), "weights.safetensors: is a FIFO (named pipe), not a file"),
-        "directory": (lambda f: _replace(f, os.mkdir), "weights.safetensors: is a directory, not a file"),
+        "fifo": (lambda f: _replace(f, "fifo"), "weights.safetensors: is a FIFO (named pipe), not a file"),
+        "directory": (lambda f: _replace(f, "directory"), "weights.safetensors: is a directory, not a file"),
         "no-card": (lambda f: (f / "model.json").unlink(), "model.json: missing"),
     }
     for name, (damage, _) in breakages.items():
@@ -277,9 +325,9 @@ def _tensors(folder: Path) -> dict:
     return load_file(folder / "weights.safetensors")
 
 
-def _replace(folder: Path, make) -> None:
+def _replace(folder: Path, kind: str) -> None:
     (folder / "weights.safetensors").unlink()
-    make(folder / "weights.safetensors")
+    special(folder / "weights.safetensors", kind)
 
 
 # ------------------------------------------------------------------ training: resumable at every instant
@@ -332,9 +380,9 @@ def test_a_killed_import_leaves_no_workers_and_the_next_import_removes_its_folde
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and any(_running(p) for p in workers):
+    while time.monotonic() < deadline and any(running(p) for p in workers):
         time.sleep(0.05)
-    assert not any(_running(p) for p in workers), "workers outlived their killed parent"
+    assert not any(running(p) for p in workers), "workers outlived their killed parent"
 
     corpora = user_dir("corpora")
     stale = corpora / f".tunes.building-{proc.pid}-123"  # what a killed import leaves (its pid is gone)
@@ -349,10 +397,3 @@ def test_a_killed_import_leaves_no_workers_and_the_next_import_removes_its_folde
     assert not stale.exists() and live.exists()
     assert sorted(p.name for p in corpora.iterdir()) == [live.name, "tunes"]
 
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False

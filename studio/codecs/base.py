@@ -8,6 +8,7 @@ returns the body only, and the corpus/training code adds start and end around ea
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import ClassVar, Iterator
 import numpy as np
 
 from ..errors import InvalidArgument, StudioError, UnreadableFile
+from ..limits import MAX_FILE_TUNES, MAX_TOKEN_FILE_BYTES, read_bytes
 from ..music import Piece
 
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
@@ -244,6 +246,9 @@ class Codec(ABC):
         """Token names or integer ids, whitespace-separated; a blank line separates pieces."""
         pieces = []
         for block_no, block in enumerate(_blocks(text)):
+            if block_no >= MAX_FILE_TUNES:
+                raise InvalidArgument(f"more than {MAX_FILE_TUNES:,} pieces in one token text; split it",
+                                      path=source or None, place=f"piece {block_no + 1}")
             ids = []
             for word_no, word in enumerate(block.split()):
                 if word in self.index:
@@ -303,22 +308,28 @@ def decode_ids(ids) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def _blocks(text: str) -> list[str]:
-    blocks, current = [], []
-    for line in text.splitlines():
-        if line.strip():
-            current.append(line)
-        elif current:
-            blocks.append("\n".join(current))
-            current = []
-    if current:
-        blocks.append("\n".join(current))
-    return blocks
+_BLANK_LINES = re.compile(r"\n\s*\n")  # blank lines between blocks: linear on any text (a nested repeat was not)
+
+
+def _blocks(text: str) -> Iterator[str]:
+    """The blank-line-separated blocks of a token text, one at a time (a large file is never held as a list
+    of its lines)."""
+    start = 0
+    for m in _BLANK_LINES.finditer(text):
+        if m.start() > start and not text[start:m.start()].isspace():
+            yield text[start:m.start()]
+        start = m.end()
+    if text[start:].strip():
+        yield text[start:].rstrip("\n")
 
 
 def read_token_file(path: str | Path) -> str:
+    """The text of a token file, read as every file from outside is (`limits`): a regular file within
+    MAX_TOKEN_FILE_BYTES, and UTF-8, or an UnreadableFile naming the byte where it is not."""
     path = Path(path)
+    raw = read_bytes(path, MAX_TOKEN_FILE_BYTES, "token file")
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnreadableFile(path, None, str(exc)) from None
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(path, f"byte {exc.start}", "not UTF-8 text (a token file holds token names or "
+                             "ids separated by spaces)") from None

@@ -17,11 +17,16 @@ import numpy as np
 from ..atomic import atomic_open, write_json
 from ..codecs.base import FileReport
 from ..errors import UnreadableFile
+from ..limits import not_a_file
 from ..paths import user_dir
 
 
 def file_hash(path: Path) -> str:
-    """sha256 of the file's bytes, read in chunks."""
+    """sha256 of the file's bytes, read in chunks; only a regular file is read (a FIFO would block the import
+    forever, a symlink to /dev/zero never end)."""
+    problem = not_a_file(path)
+    if problem:
+        raise UnreadableFile(path, None, problem)
     h = hashlib.sha256()
     try:
         with open(path, "rb") as f:

@@ -21,6 +21,7 @@ from typing import Callable, Iterable
 from ..codecs import codec_from_config
 from ..codecs.base import Codec, Skipped
 from ..errors import InvalidArgument, StudioError
+from ..limits import not_a_file
 from . import cache
 from .builtin import PREFIX, expand_sources
 from .pool import worker_pool
@@ -87,14 +88,16 @@ def collect_files(sources: Iterable[str | Path], extensions: tuple[str, ...]) ->
                         consider(Path(root) / n)
         elif path.is_file():
             consider(path)
-        else:
-            skipped.append(Skipped(str(path), "no such file or folder"))
+        else:  # missing, or a FIFO, device or dangling symlink: say which
+            problem = not_a_file(path)
+            skipped.append(Skipped(str(path), "no such file or folder" if problem == "no such file" else problem))
     return files, skipped
 
 
 def absolute_sources(paths: Iterable[str | Path]) -> list[str]:
-    """Sources as recorded with a corpus: absolute paths, `builtin:NAME` kept as is, duplicates dropped."""
-    out = [s if s.startswith(PREFIX) else str(Path(s).expanduser().resolve()) for s in map(str, paths)]
+    """Sources as recorded with a corpus: absolute paths, `builtin:NAME` kept as is, duplicates dropped. A
+    symlink keeps its own name (a report about it names what the user gave, not /dev/zero)."""
+    out = [s if s.startswith(PREFIX) else os.path.abspath(Path(s).expanduser()) for s in map(str, paths)]
     return list(dict.fromkeys(out))
 
 

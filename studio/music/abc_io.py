@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StudioError, UnreadableFile, UnsupportedContent
-from ..limits import MAX_ABC_BYTES, MAX_ABC_NOTE_LENGTH, MAX_TUNE_BARS, MAX_TUNE_CHARS
+from ..limits import MAX_ABC_BYTES, MAX_ABC_NOTE_LENGTH, MAX_FILE_TUNES, MAX_TUNE_BARS, MAX_TUNE_CHARS
 from ..limits import read_bytes as read_limited
 from .piece import DEFAULT_QPM, NOTE_DTYPE, TEMPO_DTYPE, TIME_SIGNATURE_DTYPE, KeySignature, Piece
 
@@ -85,6 +85,9 @@ def read_abc_tunes(path: str | Path) -> list[AbcTune]:
     tunes = split_tunes(read_text(path), str(path))
     if not tunes:
         raise UnreadableFile(path, "line 1", "no ABC tune in the file")
+    if len(tunes) > MAX_FILE_TUNES:
+        raise UnreadableFile(path, f"line {tunes[MAX_FILE_TUNES].line}", f"more than {MAX_FILE_TUNES:,} tunes in one "
+                             "file; split it")
     return tunes
 
 
@@ -195,7 +198,11 @@ def stream_to_piece(score, title: str = "", source: str = "", expand_repeats: bo
     import music21
 
     warn: list[str] = []
-    if expand_repeats and _has_repeats(score):
+    unopened = _unopened_repeats(score) if expand_repeats else 0
+    if unopened > 1:
+        warn.append(f"repeats left unexpanded ({unopened} end repeats `:|` without a start `|:`; music21 would replay "
+                    "the tune from its start at each)")
+    elif expand_repeats and _has_repeats(score):
         try:
             with pywarnings.catch_warnings():
                 pywarnings.simplefilter("ignore")
@@ -303,6 +310,22 @@ def _has_repeats(score) -> bool:
     import music21
 
     return any(True for _ in score.recurse().getElementsByClass((music21.bar.Repeat, music21.spanner.RepeatBracket)))
+
+
+def _unopened_repeats(score) -> int:
+    """End repeats with no start repeat since the previous one. music21 replays the tune from its start at each,
+    so a tune whose parts are closed by `:|` alone grows many-fold (Nottingham's Londonderry Hornpipe, six such
+    parts: 20 times its length, 10 s of CPU); the first one alone is the usual "repeat from the start"."""
+    import music21
+
+    count, opened = 0, False
+    for mark in score.recurse().getElementsByClass(music21.bar.Repeat):
+        if mark.direction == "start":
+            opened = True
+        elif mark.direction == "end":
+            count += not opened
+            opened = False
+    return count
 
 
 def _dedupe(sigs: list[tuple]) -> list[tuple]:

@@ -92,19 +92,9 @@ def _first_event_after(data: bytes, limit: int) -> str | None:
                 return f"track {track}, byte {at}"
             if pos >= end:
                 break
-            if data[pos] >= 0x80:
-                status = data[pos]
-                pos += 1
-            if status == 0xFF:
-                pos, n = _read_vlq(data, pos + 1, end)
-                pos += n
-            elif status in (0xF0, 0xF7):
-                pos, n = _read_vlq(data, pos, end)
-                pos += n
-            elif status is None or status >= 0xF0:
+            pos, status = _skip_event(data, pos, status, end)
+            if status is None:
                 break
-            else:
-                pos += 1 if (status & 0xF0) in (0xC0, 0xD0) else 2
         offset += 8 + length
     return None
 
@@ -162,21 +152,9 @@ def _complete_events(data: bytes, start: int, end: int) -> bytes:
         pos, _ = _read_vlq(data, pos, end)
         if pos >= end:
             break
-        if data[pos] >= 0x80:
-            status = data[pos]
-            pos += 1
+        pos, status = _skip_event(data, pos, status, end)
         if status is None:
             break
-        if status == 0xFF:
-            pos, n = _read_vlq(data, pos + 1, end)
-            pos += n
-        elif status in (0xF0, 0xF7):
-            pos, n = _read_vlq(data, pos, end)
-            pos += n
-        elif status >= 0xF0:
-            break
-        else:
-            pos += 1 if (status & 0xF0) in (0xC0, 0xD0) else 2
         if pos <= end:
             last_good = pos
     body = data[start:last_good]
@@ -255,6 +233,25 @@ def _first_track_name(data: bytes) -> str:
 
 _STATUS_NAMES = {0x80: "note-off", 0x90: "note-on", 0xA0: "aftertouch", 0xB0: "control-change",
                  0xC0: "program-change", 0xD0: "channel-pressure", 0xE0: "pitch-bend"}
+
+
+def _skip_event(data: bytes, pos: int, status: int | None, end: int) -> tuple[int, int | None]:
+    """(position after the event that starts at `pos` (after its delta-time), its status); status None where
+    the walk cannot go on (a data byte with no running status, a system message inside a track). The quick
+    walk that `_first_event_after` and `_complete_events` share; `find_damage` walks on its own to name
+    what is wrong."""
+    if data[pos] >= 0x80:
+        status = data[pos]
+        pos += 1
+    if status == 0xFF:
+        pos, n = _read_vlq(data, pos + 1, end)
+        return pos + n, status
+    if status in (0xF0, 0xF7):
+        pos, n = _read_vlq(data, pos, end)
+        return pos + n, status
+    if status is None or status >= 0xF0:
+        return pos, None
+    return pos + (1 if (status & 0xF0) in (0xC0, 0xD0) else 2), status
 
 
 def _read_vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:

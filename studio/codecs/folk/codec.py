@@ -16,9 +16,10 @@ from typing import Iterator
 import numpy as np
 
 from ...errors import InvalidArgument, UnreadableFile, UnsupportedContent
+from ...limits import MAX_FILE_TUNES, MAX_TUNE_TOKENS
 from ...music import Piece
 from ...music.abc_io import read_abc_tunes, read_text, tune_size_problem
-from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks, decode_ids
+from ..base import BOS, EOS, PAD, SPECIAL_TOKENS, Codec, Encoded, Skipped, _blocks, decode_ids, read_token_file
 from .decode import balance_repeats, build_tune
 from .dialects import V2, bracketed_to_abc, dialect
 from .lexer import Key, TuneSkip, lex_tune
@@ -272,6 +273,8 @@ class FolkCodec(Codec):
         if missing:
             raise UnreadableFile(path, "line 1", f"not a thesession.org CSV: no column {', '.join(sorted(missing))}")
         for n, row in enumerate(rows, start=1):
+            if n > MAX_FILE_TUNES:
+                raise UnreadableFile(path, f"row {n}", f"more than {MAX_FILE_TUNES:,} tunes in one file; split it")
             label = f"{path}:row {n}"
             abc = row.get("abc") or ""
             if not abc.strip():
@@ -284,15 +287,20 @@ class FolkCodec(Codec):
         for token (its ids are exactly the tokens read; how it plays is the decoder's ABC reading, e.g. a
         `:|` with no `|:` repeats from the start); a tune in another dialect (`dialects`) is rebuilt as ABC
         and normalised. The first piece of the file names the dialects found, for the import report."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UnreadableFile(path, None, str(exc)) from None
+        text = read_token_file(path)
         found: dict[str, int] = {}
         pending: list[Encoded | Skipped] = []
         for n, block in enumerate(_blocks(text), start=1):
+            if n > MAX_FILE_TUNES:
+                raise UnreadableFile(path, f"tune {n}", f"more than {MAX_FILE_TUNES:,} tunes in one file; split it")
             label = f"{path}:tune {n}"
-            words = [w for w in block.split() if w not in (BOS, EOS, PAD)]
+            words = block.split() if len(block) <= 16 * MAX_TUNE_TOKENS else None  # no token is that long
+            if words is None or len(words) > MAX_TUNE_TOKENS:
+                size = f"{len(words):,} tokens" if words is not None else f"{len(block):,} characters"
+                pending.append(Skipped(label, f"the tune is {size} long; the limit is {MAX_TUNE_TOKENS:,} tokens "
+                                              "(are the blank lines between tunes missing?)"))
+                continue
+            words = [w for w in words if w not in (BOS, EOS, PAD)]
             kind = dialect(words)
             found[kind] = found.get(kind, 0) + 1
             pending.extend(self._token_tune(label, words) if kind == V2 else
