@@ -35,15 +35,15 @@ def corpus(studio_home):
 def folk_model(studio_home):
     folder = studio_home / "models" / "folk-small"
     atomic.write_json(folder / "model.json", {
-        "format": "studio-model", "architecture": {"vocab_size": 7, "cell": "lstm", "layers": 2, "units": 64},
+        "format": "studio-model", "architecture": {"vocab_size": 10, "cell": "lstm", "layers": 2, "units": 64},
         "parameters": 52000, "training": {"corpus": "session", "steps": 300, "valid_nll_per_token": 1.234},
-        "codec": {"codec": "folk", "vocab": ["M:6/8", "M:4/4", "K:Cmaj", "K:Cdor", "C", "D", "|"]}})
+        "codec": {"codec": "folk", "vocab": ["M:6/8", "M:4/4", "K:Cmaj", "K:Cdor", "C", "D", "|", "<pad>", "<s>", "</s>"]}})
     from safetensors.torch import save_file
 
     from studio.nn.folder import weights_of
     from studio.nn.model import ModelConfig, SequenceModel
 
-    save_file(weights_of(SequenceModel(ModelConfig(vocab_size=7, layers=2, units=64))),
+    save_file(weights_of(SequenceModel(ModelConfig(vocab_size=10, layers=2, units=64))),
               str(folder / "weights.safetensors"))  # a model folder is listed as healthy only with its weights
     return folder
 

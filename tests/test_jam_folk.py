@@ -82,6 +82,7 @@ def test_the_jam_panel_starts_a_folk_jam_from_the_current_tune(qtbot, monkeypatc
     window = MainWindow()
     qtbot.addWidget(window)
     monkeypatch.setattr(window, "show_error", lambda m, *a: pytest.fail(m))
+    monkeypatch.setattr(window, "ask", lambda *a, **k: True)  # closing asks nothing modal in a test
     try:
         assert window.files.open_path(str(EXAMPLE_ABC)) >= 1
         tune = window.modeledit.primer("Current piece")

@@ -92,6 +92,9 @@ class Codec(ABC):
         self.config = dict(config)
         self.vocab: list[str] = list(self.config["vocab"])
         self.index = {tok: i for i, tok in enumerate(self.vocab)}
+        missing = [t for t in SPECIAL_TOKENS if t not in self.index]
+        if missing:  # a hand-edited or damaged card: say what is wrong rather than fail later with a KeyError
+            raise InvalidArgument(f"the {self.name} codec's vocabulary lacks {', '.join(missing)}")
         self.pad_id = self.index[PAD]
         self.bos_id = self.index[BOS]
         self.eos_id = self.index[EOS]
