@@ -160,7 +160,7 @@ def jamming(app, window, args) -> None:
         deadline = time.monotonic() + 10
         while not any(o[1] == f"port:{rx.port}" for o in window.transport.outputs()) and time.monotonic() < deadline:
             time.sleep(0.1)
-        window.choose_output(f"port:{rx.port}")
+        window.playing.choose_output(f"port:{rx.port}")
         panel = window.jam_panel
         panel.model.setCurrentIndex(panel.model.findText("performance (shipped)"))
         panel.start()

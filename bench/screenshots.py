@@ -82,12 +82,12 @@ def main() -> None:
         widget.grab().save(str(path))
         saved.append(path)
 
-    window.open_paths([shipped_path("corpora", "examples", "session-tunes.abc")])
+    window.files.open_paths([shipped_path("corpora", "examples", "session-tunes.abc")])
     window.tabs.setCurrentIndex(1)
     shot(window, "main-folk-tune")
 
     if MAESTRO:
-        window.open_paths([MAESTRO[0]])
+        window.files.open_paths([MAESTRO[0]])
     else:
         window.add_piece(Piece.read(shipped_path("corpora", "examples", "session-tunes.abc")).stretch(0.7))
     roll = window.current_roll()
