@@ -44,13 +44,7 @@ def studio_cli():
     return run_studio
 
 
-# Tests on one real device (the JACK server, the PulseAudio daemon, which these fixtures start) run in
-# one pytest-xdist worker, one after another; everything else may run side by side (`./scripts/test.sh`
-# runs two workers).
-REAL_DEVICE_FIXTURES = {"jack_server", "receiver", "null_sink"}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if REAL_DEVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("real-device"))
+# Tests on one real device (the JACK server, the PulseAudio daemon) carry `REAL_DEVICE` (a module-level
+# `pytestmark`). `./scripts/test.sh` runs every other test in two pytest-xdist workers, then these in one
+# process, one after another (two workers would share, and fight over, the one device).
+REAL_DEVICE = pytest.mark.real_device

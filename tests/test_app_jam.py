@@ -10,6 +10,10 @@ from studio.app.actions import shortcut_rows
 from studio.app.mainwindow import MainWindow
 from test_playback_live import jack_server, receiver  # noqa: F401  (fixtures: JACK dummy server, MIDI receiver)
 
+from conftest import REAL_DEVICE
+
+pytestmark = REAL_DEVICE  # one JACK server / PulseAudio daemon: run in one process (scripts/test.sh)
+
 
 @pytest.fixture
 def window(qtbot, monkeypatch):

@@ -14,6 +14,10 @@ import pytest
 from conftest import REPO
 from test_playback_live import JACK_BACKEND, NOTE_OFF, NOTE_ON, jack_server, receiver  # noqa: F401 (fixtures)
 
+from conftest import REAL_DEVICE
+
+pytestmark = REAL_DEVICE  # one JACK server / PulseAudio daemon: run in one process (scripts/test.sh)
+
 
 @pytest.fixture(scope="module")
 def model():

@@ -13,6 +13,10 @@ import pytest
 from conftest import EXAMPLE_ABC, REPO
 from test_playback_live import JACK_BACKEND, jack_server, receiver  # noqa: F401 (fixtures)
 
+from conftest import REAL_DEVICE
+
+pytestmark = REAL_DEVICE  # one JACK server / PulseAudio daemon: run in one process (scripts/test.sh)
+
 
 @pytest.fixture(scope="module")
 def folk():
@@ -41,7 +45,8 @@ def test_a_folk_jam_plays_tune_after_tune_each_to_its_end(folk):
     assert [codec.vocab[i] for i in second[:2]] == ["M:6/8", "K:Cmaj"]  # the meter and mode asked for, again
     assert not np.array_equal(first[2:20], second[2:20])  # a new tune, not the first again
     piece = stream.piece()
-    assert piece.meta["tunes"] == 3 and len(piece.time_signatures) == 3
+    tunes = len(ends) + 1  # the finished tunes and the one in progress (how many depends on the machine's speed)
+    assert piece.meta["tunes"] == tunes and len(piece.time_signatures) == tunes
     # Where the second tune begins: after the whole first tune, repeats played (music21 expands them
     # independently of our decoder), and one bar of rest (6/8 at 120 quarter notes a minute: 1.5 s).
     score = music21.converter.parse(codec.decode_abc(first), format="abc").expandRepeats()

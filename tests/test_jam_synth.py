@@ -10,6 +10,10 @@ import pytest
 
 from test_playback_audio import null_sink  # noqa: F401 (fixture)
 
+from conftest import REAL_DEVICE
+
+pytestmark = REAL_DEVICE  # one JACK server / PulseAudio daemon: run in one process (scripts/test.sh)
+
 
 def envelope(frames: np.ndarray, rate: int, step: float = 0.1) -> np.ndarray:
     width = int(rate * step)

@@ -240,3 +240,11 @@ def test_batches_prepared_by_worker_processes_train_the_same_model(tmp_path):
         Trainer(tmp_path / f"w{workers}", config, corpus).run()
         runs[workers] = model_weights(read_checkpoint(tmp_path / f"w{workers}" / CHECKPOINT)[0])
     assert all(torch.equal(runs[0][name], runs[2][name]) for name in runs[0])
+
+
+def test_an_unprimed_performance_starts_with_a_note(conditioned_model):
+    """Recorded performances open with seconds of silence a model learns; a sample (or a jam) must not."""
+    codec = get_codec("performance")
+    for cand in Generation(conditioned_model, 3, Settings(seconds=2, seed=4)).run():
+        first = int(cand.ids[0])
+        assert first < codec.note_off0 or first >= codec.velocity0, codec.vocab[first]

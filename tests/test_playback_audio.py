@@ -17,6 +17,10 @@ from studio.music import Piece, make_notes
 from studio.playback import PLAYING, STOPPED, Player, render_wav
 from studio.playback.render import RELEASE_SECONDS, SAMPLE_RATE
 
+from conftest import REAL_DEVICE
+
+pytestmark = REAL_DEVICE  # one JACK server / PulseAudio daemon: run in one process (scripts/test.sh)
+
 RATE = SAMPLE_RATE
 
 

@@ -17,6 +17,10 @@ from studio.playback import PLAYING, STOPPED, Player
 from studio.playback.ports import resolve_port_name
 from conftest import EXAMPLE_ABC, run_studio
 
+from conftest import REAL_DEVICE
+
+pytestmark = REAL_DEVICE  # one JACK server / PulseAudio daemon: run in one process (scripts/test.sh)
+
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 NOTE_ON, NOTE_OFF, CONTROL = 0x90, 0x80, 0xB0
 

@@ -60,9 +60,15 @@ class PerformanceRules(SamplingRules):
         return ids
 
     def plan(self, settings, primer: Piece | None = None) -> Plan:
-        """`<s>`, then the first `primer_seconds` of the primer piece (all of it when not given)."""
+        """`<s>`, then the first `primer_seconds` of the primer piece (all of it when not given). Without a
+        primer the first sampled token starts a note (a velocity or NOTE_ON): recorded performances open with
+        up to seconds of silence before the first key, which a model learns and a listener (or a jam) would
+        sit through; ending notes that never started is no beginning either."""
         if primer is None:
-            return Plan([self.codec.bos_id], [], [])
+            c = self.codec
+            first = self.body.copy()
+            first[c.note_off0:c.velocity0] = False  # no NOTE_OFF, no TIME_SHIFT first
+            return Plan([c.bos_id], [first], [])
         notes = self.codec.prepare(primer).notes
         seconds = settings.primer_seconds if settings.primer_seconds is not None else float(notes["end"].max(initial=0))
         notes = notes[notes["start"] < seconds].copy()
