@@ -52,7 +52,7 @@ def trap():
     """From `<s>`: A (p 0.56) then any of ten tokens (0.1 each); or B (0.44) then D (1.0). Every path then
     ends. Greedy takes A; the best sequence is B D (log 0.44 against log 0.56 + log 0.1)."""
     codec = get_codec("performance")
-    a, b, d = codec.shift0 + 9, codec.shift0 + 19, codec.shift0 + 29
+    a, b, d = codec.velocity0 + 9, codec.velocity0 + 19, codec.shift0 + 29  # first tokens start a note
     tens = [codec.shift0 + 40 + k for k in range(10)]
     table = {codec.bos_id: {a: 0.25, b: 0.0}, a: {t: 0.0 for t in tens}, b: {d: 0.0}}
     table.update({t: {codec.eos_id: 0.0} for t in tens + [d]})
