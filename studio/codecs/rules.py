@@ -110,5 +110,6 @@ class SamplingRules:
         raise InvalidArgument(f"continue/regenerate is not available for {self.codec.name} models")
 
     def edited(self, piece: Piece, edit: EditPlan, candidate) -> Piece:
-        """The whole piece once `candidate` (sampled from `edit.plan`) is put in place."""
-        raise NotImplementedError
+        """The whole piece once `candidate` (sampled from `edit.plan`) is put in place. Only reached after
+        `edit_plan` gave a plan, so a codec that plans edits overrides both; the base refuses as its plan does."""
+        raise InvalidArgument(f"continue/regenerate is not available for {self.codec.name} models")
