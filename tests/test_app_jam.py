@@ -41,9 +41,9 @@ def test_jam_starts_plays_steers_stops_and_keeps_the_last_seconds(window, qtbot,
     assert window.docks["Jam"].isVisible()
     qtbot.waitUntil(lambda: panel.running, timeout=30000)
     assert panel.start_button.text() == "Stop jam" and not panel.model.isEnabled()
-    qtbot.waitUntil(lambda: len(receiver.note_ons()) >= 3 and panel.jam.position > 1.5, timeout=15000)
+    qtbot.waitUntil(lambda: len(receiver.note_ons()) >= 3 and panel.jam.position > 1.5, timeout=60000)
     panel.temperature.setValue(0.7)  # live: reaches the sampler
-    qtbot.waitUntil(lambda: panel.jam.position > 2.5, timeout=10000)
+    qtbot.waitUntil(lambda: panel.jam.position > 2.5, timeout=60000)
     assert window.transport_bar.position.text().startswith("0:0")  # the bar shows the jam's m:ss
     window.playing.on_play_stop()  # Space ends a jam
     assert not panel.running and panel.start_button.text() == "Jam"

@@ -75,7 +75,7 @@ def test_surprise_colours_the_notes_and_abc_tokens_and_hover_tells_why(window, q
     assert ranges and ranges[0].format.background().color().rgb() == surprise_palette()[level].rgb()
     # hover a note: surprise and the model's top 5 there
     qtbot.mouseMove(roll.view.viewport(), point)
-    qtbot.waitUntil(lambda: "surprise" in roll.view.toolTip(), timeout=3000)
+    qtbot.waitUntil(lambda: "surprise" in roll.view.toolTip(), timeout=60000)
     tip = roll.view.toolTip()
     assert f"{view.note_surprise[i]:.2f} nats" in tip and "the model expected" in tip
     assert tip.split("expected:")[1].count("%") == 5

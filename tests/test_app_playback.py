@@ -34,7 +34,7 @@ def test_play_through_a_chosen_midi_port_moves_the_playhead_and_stop_ends_every_
     roll = window.current_roll()
     window.playing.on_play_stop()
     assert window.transport.state == "playing"
-    qtbot.waitUntil(lambda: roll.view.playhead > 1.2, timeout=10000)  # the playhead follows the engine
+    qtbot.waitUntil(lambda: roll.view.playhead > 1.2, timeout=60000)  # the playhead follows the engine
     window.playing.on_play_stop()
     assert window.transport.state == "stopped"
     receiver.settle()

@@ -151,13 +151,13 @@ def test_abc_edit_reaches_the_roll_errors_stay_at_their_line_and_undo_restores(w
     abc, doc = tab.abc, tab.document
     assert abc is not None and abc.text.startswith("X:1")
     assert int(doc.notes["pitch"][0]) == 67  # G4
-    with qtbot.waitSignal(abc.parsed, timeout=20000):
+    with qtbot.waitSignal(abc.parsed, timeout=60000):
         abc.editor.setPlainText(abc.text.replace("|:GAG GAB|", "|:AAG GAB|", 1))
     assert int(doc.notes["pitch"][0]) == 69  # now A4
     good = abc.text
     bad = good.rstrip("\n") + "\nabc a/0b|\n"
     bad_line = bad.count("\n")
-    with qtbot.waitSignal(abc.parsed, timeout=20000):
+    with qtbot.waitSignal(abc.parsed, timeout=60000):
         abc.editor.setPlainText(bad)
     assert abc.text == bad  # the text is kept
     assert abc.error_lines() == [bad_line]
@@ -270,7 +270,7 @@ def test_abc_view_wraps_long_lines_and_keeps_the_cursor_where_you_type(window, q
     assert editor.lineWrapMode() == QPlainTextEdit.LineWrapMode.WidgetWidth
     line = next(i for i, s in enumerate(abc.text.splitlines()) if s.startswith("|:GAG GAB|"))
     long_text = abc.text.replace("|:GAG GAB|", "|:GAG GAB|" + " GAG GAB|" * 40, 1)
-    with qtbot.waitSignal(abc.parsed, timeout=20000):
+    with qtbot.waitSignal(abc.parsed, timeout=60000):
         editor.setPlainText(long_text)
     assert editor.horizontalScrollBar().maximum() == 0  # wrapped: nothing to scroll sideways to
     block = editor.document().findBlockByNumber(line)
@@ -279,7 +279,7 @@ def test_abc_view_wraps_long_lines_and_keeps_the_cursor_where_you_type(window, q
     cursor.setPosition(block.position() + 5)
     editor.setTextCursor(cursor)
     editor.setFocus()
-    with qtbot.waitSignal(abc.parsed, timeout=20000):
+    with qtbot.waitSignal(abc.parsed, timeout=60000):
         qtbot.keyClicks(editor, "A")  # typing: the tune re-parses into the roll
     assert editor.textCursor().blockNumber() == line and editor.textCursor().positionInBlock() == 6
     window.editing.on_select_all()

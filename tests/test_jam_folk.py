@@ -98,7 +98,7 @@ def test_the_jam_panel_starts_a_folk_jam_from_the_current_tune(qtbot, monkeypatc
         window.playing.choose_output(f"port:{receiver.client}")
         panel.start()
         qtbot.waitUntil(lambda: panel.running, timeout=60000)
-        qtbot.waitUntil(lambda: len(receiver.note_ons()) >= 6, timeout=20000)
+        qtbot.waitUntil(lambda: len(receiver.note_ons()) >= 6, timeout=60000)
         panel.stop()
         got = sorted(receiver.note_ons())
         want = np.sort(tune.notes, order=["start", "pitch"])
