@@ -52,3 +52,23 @@ def test_corpus_add_skips_each_hostile_file_with_one_warning_and_keeps_the_good_
                       *(path for path, _ in named.values()), timeout=120)
     _assert_one_line_each(proc, named, 0)
     assert ", 1 pieces," in proc.stdout, proc.stdout
+
+
+def test_decode_reads_tokens_from_standard_input_within_the_token_file_limit(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = tmp_path / "tune.abc"
+    good = subprocess.run([sys.executable, "-m", "studio", "decode", "--codec", "folk", "-", "-o", str(out)],
+                          input="M:4/4 K:Cmaj |: C D E F | G A B c :|\n", capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert good.returncode == 0 and out.exists(), good.stderr
+    with open("/dev/zero", "rb") as endless:  # a pipe that never ends is refused, not read into memory
+        bad = subprocess.run([sys.executable, "-m", "studio", "decode", "--codec", "folk", "-", "-o", str(out)],
+                             stdin=endless, capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and "<stdin>" in bad.stderr and "limit" in bad.stderr, bad.stderr

@@ -25,7 +25,7 @@ from studio.codecs import get_codec
 from studio.errors import StudioError
 from studio.music import Piece
 from studio.music.piece import make_notes
-from studio.music.abc_io import read_abc, read_abc_lenient, read_abc_tunes, tune_to_piece
+from studio.music.abc_io import read_abc, read_abc_lenient, read_abc_tunes, split_tunes, tune_to_piece
 from studio.music.midi_io import read_midi
 from studio.nn import ModelConfig, SequenceModel, list_models, load_model, save_model
 from studio.paths import user_dir
@@ -397,3 +397,19 @@ def test_a_killed_import_leaves_no_workers_and_the_next_import_removes_its_folde
     assert not stale.exists() and live.exists()
     assert sorted(p.name for p in corpora.iterdir()) == [live.name, "tunes"]
 
+
+
+def test_abc_books_of_endless_tune_starts_or_blank_lines_are_refused_at_the_real_limits(tmp_path):
+    """Cut without listing the file's lines: 300,000 `X:` lines stop at the 100,001st tune, and 8 MB of blank
+    lines before a tune make one tune that is refused for its length, not parsed."""
+    starts = tmp_path / "starts.abc"
+    starts.write_text("X:1\n" * 300_000)
+    with pytest.raises(StudioError) as info:
+        read_abc_tunes(starts)
+    assert info.value.message() == f"{starts}: line 100001: more than 100,000 tunes in one file; split it"
+    blank = tmp_path / "blank.abc"
+    blank.write_text("\n" * (8 << 20) + "T:T\nK:G\nGABc|\n")
+    (tune,) = read_abc_tunes(blank)
+    with pytest.raises(StudioError, match="characters long; the limit is 16,384"):
+        tune_to_piece(tune)
+    assert [t.line for t in split_tunes("T:header\r\n\r\nX:1\r\nK:G\r\nG|\r\nX:2\rK:D\rD|\n")] == [3, 6]

@@ -327,10 +327,18 @@ def _blocks(text: str) -> Iterator[str]:
 
 
 def read_token_file(path: str | Path) -> str:
-    """The text of a token file, read as every file from outside is (`limits`): a regular file within
-    MAX_TOKEN_FILE_BYTES, and UTF-8, or an UnreadableFile naming the byte where it is not."""
-    path = Path(path)
-    raw = read_bytes(path, MAX_TOKEN_FILE_BYTES, "token file")
+    """The text of a token file ("-": standard input), read as every file from outside is (`limits`): a regular
+    file within MAX_TOKEN_FILE_BYTES, and UTF-8, or an UnreadableFile naming the byte where it is not."""
+    if str(path) == "-":  # standard input, within the same limit (a pipe from /dev/zero must not fill memory)
+        import sys
+
+        raw = sys.stdin.buffer.read(MAX_TOKEN_FILE_BYTES + 1)
+        path = Path("<stdin>")
+        if len(raw) > MAX_TOKEN_FILE_BYTES:
+            raise UnreadableFile(path, None, f"token text is larger than the limit of {MAX_TOKEN_FILE_BYTES >> 20} MB")
+    else:
+        path = Path(path)
+        raw = read_bytes(path, MAX_TOKEN_FILE_BYTES, "token file")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -1,7 +1,6 @@
 """`studio encode` and `studio decode`: see exactly what a model sees, and turn tokens back into music."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..cli import warn
@@ -50,7 +49,7 @@ def cmd_decode(args) -> int:
     from ..codecs.base import read_token_file
 
     codec = get_codec(args.codec, **parse_options(args.codec_option))
-    text = sys.stdin.read() if args.tokens == "-" else read_token_file(args.tokens)
+    text = read_token_file(args.tokens)  # ("-": standard input, within the same limit)
     pieces = codec.parse_tokens(text, source=args.tokens)
     if not pieces:
         raise InvalidArgument("no tokens to decode", path=args.tokens)

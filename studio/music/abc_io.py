@@ -66,17 +66,30 @@ def read_text(path: str | Path) -> str:
         return raw.decode("latin-1")  # the old tune books are Latin-1
 
 
-def split_tunes(text: str, path: str = "") -> list[AbcTune]:
-    """Split a file into tunes at `X:` lines; a file without `X:` is one tune. The file header is dropped."""
-    lines = text.splitlines()
-    starts = [i for i, line in enumerate(lines) if re.match(r"^\s*X:", line)]
+_TUNE_START = re.compile(r"^[^\S\n]*X:", re.M)
+
+
+def split_tunes(text: str, path: str = "", limit: int | None = None) -> list[AbcTune]:
+    """Split a file into tunes at `X:` lines; a file without `X:` is one tune. The file header is dropped.
+    At most `limit` + 1 tunes are cut (the reader refuses more), and no list of the file's lines is built:
+    a 64 MB file of blank lines or of `X:` lines costs no more than its text."""
+    limit = MAX_FILE_TUNES if limit is None else limit
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    starts = []
+    for m in _TUNE_START.finditer(text):
+        starts.append(m.start())
+        if len(starts) > limit:
+            break
     if not starts:
         return [AbcTune(path, "", 1, text)] if text.strip() else []
-    tunes = []
-    for k, i in enumerate(starts):
-        j = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        number = lines[i].split(":", 1)[1].strip()
-        tunes.append(AbcTune(path, number, i + 1, "\n".join(lines[i:j]).strip() + "\n"))
+    tunes, line, previous = [], 1, 0
+    for k, start in enumerate(starts):
+        line += text.count("\n", previous, start)
+        previous = start
+        end = starts[k + 1] if k + 1 < len(starts) else len(text)
+        chunk = text[start:end]
+        number = chunk.split("\n", 1)[0].split(":", 1)[1].strip()
+        tunes.append(AbcTune(path, number, line, chunk.strip() + "\n"))
     return tunes
 
 
@@ -93,9 +106,9 @@ def read_abc_tunes(path: str | Path) -> list[AbcTune]:
 
 def tune_to_piece(tune: AbcTune) -> Piece:
     """Parse one tune with music21; raise a StudioError naming the tune and line if it cannot be read."""
+    check_tune_size(tune)  # first: a hostile tune is refused before even its lines are listed
     if tune.field("K") is None:
         raise UnsupportedContent(tune.path, tune.place, "no K: field (every ABC tune needs a key line)")
-    check_tune_size(tune)
     import music21
 
     text = tune.text if tune.number else "X:1\n" + tune.text

@@ -20,7 +20,7 @@ import mido
 from ..music import Piece
 from ..realtime import SCHEDULER, raise_thread_priority
 from .events import EMPTY, EventTable, compile_events
-from .ports import port_present
+from .ports import close_port, port_present
 from .transport import (PAUSED, PLAYING, STOPPED, Engine, Transport, check_loop, check_position,
                         check_tempo_scale, notify)
 
@@ -163,7 +163,7 @@ class MidiPlayer(Engine):
                 self._send_programs()
             self._changed()
         if old_owned:
-            old.close()
+            close_port(old)
 
     def close(self) -> None:
         with self._cond:
@@ -174,7 +174,7 @@ class MidiPlayer(Engine):
             self._changed()
         self._thread.join(timeout=2)
         if self._owns_port:
-            self._port.close()
+            close_port(self._port)
 
     # ----- inside (callers hold self._cond) -----
     def _pos(self, now: float) -> float:

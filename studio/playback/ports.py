@@ -55,6 +55,14 @@ def open_output_port(name: str) -> tuple[str, mido.ports.BaseOutput]:
     return exact, port
 
 
+def close_port(port: mido.ports.BaseOutput) -> None:
+    """Close an output once what was just sent has gone out: JACK hands MIDI over at its next process cycle,
+    and a port closed before then drops it (a jam stopped with Ctrl+C left every note it had ended sounding)."""
+    if getattr(port, "api", "") == "UNIX_JACK" and not getattr(port, "closed", False):
+        time.sleep(JACK_SETTLE)
+    port.close()
+
+
 def open_virtual_port(name: str = VIRTUAL_PORT_NAME) -> mido.ports.BaseOutput:
     """Our own output that synths and DAWs can connect to (ALSA, JACK, CoreMIDI; not Windows MM)."""
     try:
