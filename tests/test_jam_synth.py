@@ -64,12 +64,11 @@ def test_a_jam_on_the_builtin_synth_sounds_as_long_as_it_is_heard(null_sink, tmp
     sounding = np.flatnonzero(got > 1e-3)
     span = (sounding[-1] - sounding[0] + 1) * 0.1
     assert abs(span - (jam.position + waited)) < 1.5, (span, jam.position, waited)
-    # The sound is the jam: its envelope follows an offline render of the recording of what was heard.
+    # The sound is the jam: from where the recording catches it on, its envelope follows an offline render of
+    # jam.recording() at one fixed offset (no hole, no drift). PulseAudio's monitor misses the first moments
+    # of a new stream (the sink rewinds to mix it in; a monitor cannot), so where it catches on is searched.
     want = envelope(render_piece(jam.recording()), SAMPLE_RATE)[: int(jam.position * 10)]
-    got = np.concatenate([got, np.zeros(len(want))])  # (the sink's start-up can swallow the first moments)
-    best = max(np.corrcoef(got[lag:lag + len(want)], want)[0, 1] for lag in range(max(0, sounding[0] - 20), sounding[0] + 10))
-    if best <= 0.4:  # (two unrelated stretches of music: about 0)
-        # Known open problem (issue 17): on a quiet machine the live sound's envelope does not follow an offline
-        # render of jam.recording() (correlation ~0.1 at every lag); the lengths above are right. Reported, not
-        # hidden: this marks the test xfail until the cause is found.
-        pytest.xfail(f"live synth sound does not follow the render of the recording (best correlation {best:.2f})")
+    got = got[sounding[0]:]
+    span = min(len(got), len(want) - 21)
+    best, at = max((np.corrcoef(got[:span], want[d:d + span])[0, 1], d) for d in range(0, 21))
+    assert best > 0.8, (best, at)  # (two unrelated stretches of music: about 0)

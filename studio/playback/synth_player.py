@@ -28,6 +28,7 @@ SEGMENT_SECONDS = 2.0  # rendered seconds per segment (about 20 ms of work each)
 AHEAD = 3  # segments kept rendered ahead of what was handed to the device
 SEG = int(SEGMENT_SECONDS * SAMPLE_RATE)
 BLOCK = 1024  # frames handed to the device at a time (21 ms)
+RENDER_WAIT = 1.0  # seconds the feeder waits for the segment it is about to hand over to be rendered
 
 
 class AudioUnavailable(StudioError):
@@ -183,7 +184,7 @@ class SynthPlayer(Engine):
             self._piece = piece
             self._edit += 1
             if not self.open_ended:  # (a live stream's older segments play on until rendered again)
-                for k in [k for k in self._segments if k * SEG > self._frame]:
+                for k in [k for k in self._segments if not self._begun(k)]:
                     del self._segments[k]
             self._cond.notify_all()
 
@@ -227,6 +228,7 @@ class SynthPlayer(Engine):
                 while True:
                     block = np.zeros((BLOCK, 2), dtype=np.float32)
                     with self._cond:
+                        self._await_render()
                         if self._state != PLAYING or self._closed:
                             break
                         flush, self._flush = self._flush, False
@@ -245,6 +247,35 @@ class SynthPlayer(Engine):
             notify(self.on_state, PAUSED)
         finally:
             self._queued = 0
+
+    def _await_render(self) -> None:
+        """Wait (a moment at most) until the segments of the next block are rendered (callers hold the lock).
+        Without this, playback begun or moved just after a new piece handed the device silence for the
+        music not yet rendered: the device takes seconds of audio at once, so a jam lost its first seconds
+        (heard as silence, yet counted as heard)."""
+        deadline = time.perf_counter() + RENDER_WAIT
+        while self._state == PLAYING and not self._closed and self._unrendered() and time.perf_counter() < deadline:
+            self._cond.wait(0.005)
+
+    def _unrendered(self) -> bool:
+        """Whether a segment the next block plays from is still to be rendered from the current piece."""
+        last = self._end_frame() // SEG
+        ks = {self._frame // SEG, (self._frame + BLOCK - 1) // SEG}
+        if self._loop is not None:  # the block may wrap at the loop's end: its start is what counts
+            ks = {self._frame // SEG}
+        return any(k <= last and self._needs_render(k) for k in ks)
+
+    def _begun(self, k: int, wrapped: bool = False) -> bool:
+        """Segment k is partly in the device already (playing, and the read position past its start)."""
+        return self._state == PLAYING and k * SEG < self._frame and not wrapped
+
+    def _needs_render(self, k: int, wrapped: bool = False) -> bool:
+        """No render of segment k, or one from an older piece that is to be replaced: a begun segment of a
+        finished piece plays on as rendered; a live stream's is rendered again (its new notes come late)."""
+        have = self._segments.get(k)
+        if have is None:
+            return True
+        return have[0] != self._edit and (self.open_ended or not self._begun(k, wrapped))
 
     def _next_block(self, out: np.ndarray) -> None:
         """Add up the segments sounding in the next len(out) frames, wrapping at the loop's end."""
@@ -306,12 +337,11 @@ class SynthPlayer(Engine):
                     self._cond.acquire()
                 if timebase == self._timebase and edit == self._edit:
                     self._segments[k] = (edit, pcm)
+                    self._cond.notify_all()  # the feeder may be waiting for it
 
     def _next_job(self) -> tuple[int, int, int, Piece] | None:
         for k, wrapped in self._wanted():
-            have = self._segments.get(k)
-            begun = k * SEG <= self._frame and not wrapped and not self.open_ended
-            if have is None or (have[0] != self._edit and not begun):
+            if self._needs_render(k, wrapped):
                 key = (self._edit, self._timebase)
                 if self._stretched is None or self._stretched[0] != key:
                     self._stretched = (key, self._piece.stretch(1.0 / self._scale))
