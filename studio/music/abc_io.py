@@ -211,11 +211,9 @@ def stream_to_piece(score, title: str = "", source: str = "", expand_repeats: bo
     import music21
 
     warn: list[str] = []
-    unopened = _unopened_repeats(score) if expand_repeats else 0
-    if unopened > 1:
-        warn.append(f"repeats left unexpanded ({unopened} end repeats `:|` without a start `|:`; music21 would replay "
-                    "the tune from its start at each)")
-    elif expand_repeats and _has_repeats(score):
+    if expand_repeats:
+        _open_repeats(score)
+    if expand_repeats and _has_repeats(score):
         try:
             with pywarnings.catch_warnings():
                 pywarnings.simplefilter("ignore")
@@ -325,20 +323,27 @@ def _has_repeats(score) -> bool:
     return any(True for _ in score.recurse().getElementsByClass((music21.bar.Repeat, music21.spanner.RepeatBracket)))
 
 
-def _unopened_repeats(score) -> int:
-    """End repeats with no start repeat since the previous one. music21 replays the tune from its start at each,
-    so a tune whose parts are closed by `:|` alone grows many-fold (Nottingham's Londonderry Hornpipe, six such
-    parts: 20 times its length, 10 s of CPU); the first one alone is the usual "repeat from the start"."""
+def _open_repeats(score) -> int:
+    """Give each end repeat `:|` with no start `|:` since an earlier end repeat its start, at the bar after
+    that end: ABC's reading (each part repeats itself; the first `:|` alone repeats from the tune's start).
+    music21 instead replays the tune from its start at each: a tune whose parts are closed by `:|` alone
+    (Nottingham's Londonderry Hornpipe, six such parts) grew 20-fold in 10 s of CPU. Returns how many."""
     import music21
 
-    count, opened = 0, False
-    for mark in score.recurse().getElementsByClass(music21.bar.Repeat):
-        if mark.direction == "start":
-            opened = True
-        elif mark.direction == "end":
-            count += not opened
-            opened = False
-    return count
+    added = 0
+    for part in (list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]):
+        measures = list(part.getElementsByClass(music21.stream.Measure))
+        opened, last_end = False, None
+        for i, measure in enumerate(measures):
+            left, right = measure.leftBarline, measure.rightBarline
+            if isinstance(left, music21.bar.Repeat) and left.direction == "start":
+                opened = True
+            if isinstance(right, music21.bar.Repeat) and right.direction == "end":
+                if not opened and last_end is not None:
+                    measures[last_end + 1].leftBarline = music21.bar.Repeat(direction="start")
+                    added += 1
+                opened, last_end = False, i
+    return added
 
 
 def _dedupe(sigs: list[tuple]) -> list[tuple]:
