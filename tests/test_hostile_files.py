@@ -39,7 +39,7 @@ def test_midi_time_bomb_is_refused_in_bounded_time_and_memory(tmp_path, capsys):
     """1 tick per quarter and the largest delta-times: 40 bytes that say the piece lasts 74,000 hours."""
     path = tmp_path / "bomb.mid"
     path.write_bytes(midi_bytes(1, NOTE + [(HUGE, b"\x90\x3e\x40"), (1, b"\x80\x3e\x00")] * 2))
-    began = time.perf_counter()
+    began = time.process_time()  # (CPU time: the work, not the load)
     with pytest.raises(StudioError) as info:
         read_midi(path)
     assert "hours long; the limit is 6 hours" in info.value.message()
@@ -50,7 +50,7 @@ def test_midi_time_bomb_is_refused_in_bounded_time_and_memory(tmp_path, capsys):
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {path}: track 0, byte 30:")
-    assert time.perf_counter() - began < 5
+    assert time.process_time() - began < 5
 
 
 def test_zero_tempo_is_ignored_with_a_warning_and_tick_overflow_is_named(tmp_path):
@@ -80,10 +80,10 @@ def test_abc_that_would_hang_music21_is_refused_quickly(tmp_path):
         "X:2\nT:One long note\nM:4/4\nL:1/8\nK:G\nGABc A99999 | d2 B2 |]\n\n"
         "X:3\nT:Repeated body\nM:4/4\nL:1/8\nK:G\n" + body * 200 + "\n")
     for tune in read_abc_tunes(book)[1:]:  # refused before music21 sees them
-        began = time.perf_counter()
+        began = time.process_time()  # (CPU time: the work, not the load)
         with pytest.raises(StudioError):
             tune_to_piece(tune)
-        assert time.perf_counter() - began < 1
+        assert time.process_time() - began < 1
     pieces, errors = read_abc_lenient(book)
     assert [p.title for p in pieces] == ["Fine"]
     messages = [e.message() for e in errors]
@@ -119,12 +119,12 @@ def test_token_files_are_read_within_the_limits_naming_the_file(tmp_path, monkey
 
     folk = get_codec("folk")
     for name, (path, reason) in hostile_tokens(tmp_path).items():
-        began = time.perf_counter()
+        began = time.process_time()  # (CPU time: the work, not the load)
         report = folk.encode_file_report(path)
         assert not report.encoded and len(report.skipped) == 1, name
         said = f"{report.skipped[0].label}: {report.skipped[0].reason}"
         assert str(path) in said and reason in said, (name, said)
-        assert time.perf_counter() - began < 2, name
+        assert time.process_time() - began < 2, name
         if name != "run-on":  # the file itself is refused, so `studio decode` refuses it the same way
             with pytest.raises(StudioError) as info:
                 base.read_token_file(path)
