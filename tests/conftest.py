@@ -48,3 +48,16 @@ def studio_cli():
 # `pytestmark`). `./scripts/test.sh` runs every other test in two pytest-xdist workers, then these in one
 # process, one after another (two workers would share, and fight over, the one device).
 REAL_DEVICE = pytest.mark.real_device
+
+
+@pytest.fixture
+def main_window(qtbot, monkeypatch):
+    """The studio's main window (offscreen), answering yes to every question; its playback closed after."""
+    from studio.app.mainwindow import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    monkeypatch.setattr(window, "ask", lambda *a, **k: True)
+    yield window
+    window.jam_panel.shutdown()
+    window.transport.close()

@@ -9,17 +9,13 @@ import pytest
 from apphelpers import scale_piece
 from conftest import EXAMPLE_ABC
 from studio.app import actions, engines, mainwindow
-from studio.app.mainwindow import MainWindow
 
 FRAME_LINES = 260  # mainwindow.py was 725 lines with every feature inside; features live in their own modules
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    monkeypatch.setattr(w, "ask", lambda *a, **k: True)
-    return w
+def window(main_window):
+    return main_window
 
 
 def test_the_window_keeps_only_the_frames_actions_and_each_feature_handles_its_own(window):

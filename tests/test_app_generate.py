@@ -13,7 +13,6 @@ from apphelpers import scale_piece
 from conftest import EXAMPLE_ABC
 from studio.app import genjob
 from studio.app.genjob import bar_at
-from studio.app.mainwindow import MainWindow
 from studio.codecs import get_codec
 from studio.generation import Settings, generate
 from studio.music import Piece
@@ -59,10 +58,8 @@ def models(tmp_path_factory):
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch, models):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    monkeypatch.setattr(w, "ask", lambda *a, **k: True)
+def window(main_window, models):
+    w = main_window
     w.generate_panel.set_models([(p.name, str(p)) for p in models.values()])
     w.generate_panel.seed.setValue(11)  # tests see the same candidates every run
     return w

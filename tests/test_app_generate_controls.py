@@ -11,7 +11,6 @@ import torch
 
 from apphelpers import scale_piece
 from studio.app.generate import NO_CONTROLS_TIP
-from studio.app.mainwindow import MainWindow
 from studio.codecs import get_codec
 from studio.codecs.performance_controls import scale_histogram
 from studio.nn import ModelConfig, SequenceModel, save_model
@@ -33,10 +32,8 @@ def models(tmp_path_factory):
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch, models):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    monkeypatch.setattr(w, "ask", lambda *a, **k: True)
+def window(main_window, models):
+    w = main_window
     w.generate_panel.set_models([(name, str(p)) for name, p in models.items()])
     w.generate_panel.seed.setValue(3)
     return w

@@ -7,7 +7,6 @@ import pytest
 
 from apphelpers import scale_piece
 from studio.app.actions import shortcut_rows
-from studio.app.mainwindow import MainWindow
 from test_playback_live import jack_server, receiver  # noqa: F401  (fixtures: JACK dummy server, MIDI receiver)
 
 from conftest import REAL_DEVICE
@@ -16,16 +15,12 @@ pytestmark = REAL_DEVICE  # one JACK server / PulseAudio daemon: run in one proc
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    monkeypatch.setattr(w, "ask", lambda *a, **k: True)
+def window(main_window, monkeypatch):
+    w = main_window
     errors = []
     monkeypatch.setattr(w, "show_error", lambda m, *a: errors.append(m))
     w.errors = errors
-    yield w
-    w.jam_panel.shutdown()
-    w.transport.close()
+    return w
 
 
 def test_jam_starts_plays_steers_stops_and_keeps_the_last_seconds(window, qtbot, receiver):

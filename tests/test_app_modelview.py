@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from apphelpers import scale_piece, vp
 from conftest import EXAMPLE_ABC
-from studio.app.mainwindow import MainWindow
 from studio.app.modelview import surprise_levels, surprise_palette
 from studio.codecs import get_codec
 from studio.nn import ModelConfig, SequenceModel, save_model
@@ -21,11 +20,9 @@ FOLK = str(shipped_path("models", "folk"))
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch, tmp_path):
-    w = MainWindow()
+def window(qtbot, main_window, tmp_path):
+    w = main_window
     w.tmp_path = tmp_path
-    qtbot.addWidget(w)
-    monkeypatch.setattr(w, "ask", lambda *a, **k: True)
     w.model_view._timer.setInterval(20)
     w.show()
     qtbot.waitExposed(w)

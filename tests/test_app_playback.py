@@ -7,7 +7,6 @@ import time
 import pytest
 
 from apphelpers import scale_piece
-from studio.app.mainwindow import MainWindow
 from test_playback_live import jack_server, receiver  # noqa: F401  (fixtures: JACK dummy server, MIDI receiver)
 
 from conftest import REAL_DEVICE
@@ -16,12 +15,8 @@ pytestmark = REAL_DEVICE  # one JACK server / PulseAudio daemon: run in one proc
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    monkeypatch.setattr(w, "ask", lambda *a, **k: True)
-    yield w
-    w.transport.close()
+def window(main_window):
+    return main_window
 
 
 def test_play_through_a_chosen_midi_port_moves_the_playhead_and_stop_ends_every_note(window, qtbot, receiver):

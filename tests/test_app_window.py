@@ -23,10 +23,8 @@ from studio.music.piece import Piece
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    monkeypatch.setattr(w, "ask", lambda *a, **k: True)
+def window(qtbot, main_window):
+    w = main_window
     w.show()
     qtbot.waitExposed(w)
     return w
