@@ -114,6 +114,8 @@ def test_cancel_stops_a_long_generation_and_keeps_what_was_made(window, qtbot, m
     panel = window.generate_panel
     panel.choose_model(str(models["performance"]))
     assert panel.length_unit.text() == "seconds" and panel.primer.isVisibleTo(panel)
+    assert panel.in_time.isVisibleTo(panel) and panel.in_time.text() == "End only notes that sound"
+    assert panel.settings()["guard"] is True  # the codec's guard, on by default as on the command line
     panel.length.setValue(100000)
     panel.candidates.setValue(2)
     panel.start()

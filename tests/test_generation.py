@@ -368,3 +368,44 @@ def test_a_model_from_the_real_trainer_samples_and_its_corpus_is_checked_for_cop
     assert report["corpus"] == "session-tunes" and len(report["longest_shared_tokens"]) == 2
     expected = NgramIndex([np.asarray(t, dtype=np.int64) for t in tunes])  # the corpus's training tunes
     assert report["longest_shared_tokens"] == [expected.longest_shared(c.tokens[2:]) for c in candidates]
+
+
+# ---------------------------------------------------------------------------------------------- performance guard
+def test_the_performance_guard_releases_only_keys_that_are_down():
+    codec = get_codec("performance")
+    (guard,) = codec.rules().guards(1, [codec.bos_id])
+    off, shift = codec.note_off0, codec.shift0
+    assert not guard.allowed()[off:shift].any() and guard.allowed()[:off].all()  # nothing sounds yet
+    guard.push(60)  # NOTE_ON 60
+    assert not guard.allowed()[off + 60]  # not in the step it was struck (a note of no length)
+    guard.push(shift)  # TIME_SHIFT of one step
+    assert np.flatnonzero(guard.allowed()[off:shift]).tolist() == [60]
+    guard.push(60)  # struck again while down: the decoder opens a second note, so two releases are due
+    guard.push(shift)
+    guard.push(off + 60)
+    assert guard.allowed()[off + 60]
+    guard.push(off + 60)
+    assert not guard.allowed()[off:shift].any()
+
+
+def test_the_guard_hands_a_forbidden_release_to_the_keys_that_are_down_in_the_models_proportions():
+    from studio.generation.sampler import keep_group_mass
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, 40)
+    allowed = torch.ones(3, 40, dtype=torch.bool)
+    allowed[:, 10:20] = False
+    allowed[0, 12] = allowed[0, 15] = allowed[1, 19] = True  # row 2: no member allowed
+    probs = torch.softmax(keep_group_mass(logits, allowed, [(10, 20)]).masked_fill(~allowed, float("-inf")), 1)
+    before = torch.softmax(logits, 1)
+    assert torch.allclose(probs[:2, 10:20].sum(1), before[:2, 10:20].sum(1))  # the group keeps its share
+    assert torch.allclose(probs[0, 12] / probs[0, 15], before[0, 12] / before[0, 15])  # in the model's odds
+    assert torch.allclose(probs[:2, :10], before[:2, :10])  # the rest is untouched
+    assert probs[2, 10:20].sum() == 0 and torch.allclose(probs[2].sum(), torch.tensor(1.0))
+
+
+def test_guarded_performance_samples_never_release_a_key_that_is_up(perf):
+    guarded = generate(perf, 4, Settings(seed=5, seconds=8.0))
+    raw = generate(perf, 4, Settings(seed=5, seconds=8.0, guard=False))
+    assert not [w for c in guarded for w in c.piece.warnings if "no open note" in w]
+    assert [w for c in raw for w in c.piece.warnings if "no open note" in w]  # (an untrained model's raw choices)

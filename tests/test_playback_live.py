@@ -84,10 +84,13 @@ class Receiver:
             else:
                 time.sleep(0.0002)
 
-    @staticmethod
-    def settle() -> None:
-        """JACK delivers MIDI at its next process cycle (21 ms here): let the last messages arrive."""
-        time.sleep(0.1)
+    def settle(self, quiet: float = 0.15, limit: float = 3.0) -> None:
+        """JACK delivers MIDI at its next process cycle (21 ms here), later on a loaded machine: wait until
+        nothing new has arrived for `quiet` seconds (at most `limit`)."""
+        end, seen = time.monotonic() + limit, -1
+        while time.monotonic() < end and len(self.messages) != seen:
+            seen = len(self.messages)
+            time.sleep(quiet)
 
     def vanish(self) -> None:
         self._open = False

@@ -86,6 +86,12 @@ def model_settings(model_dir: str) -> tuple[str, ...]:
     return codec.rules().settings if codec is not None else ()
 
 
+def model_guard(model_dir: str) -> tuple[str, str] | None:
+    """(label, tooltip) of the grammar guard the model's codec samples with (`SamplingRules.guard_text`)."""
+    codec = model_codec(model_dir)
+    return codec.rules().guard_text if codec is not None else None
+
+
 def model_control_size(model_dir: str) -> int:
     """How many control inputs the model was trained with (0: none), from its card's architecture."""
     size = (model_card(model_dir).get("architecture") or {}).get("control_size", 0)
@@ -156,11 +162,9 @@ class GeneratePanel(QWidget):
                             "notes are read in it")
         self.abc_start = QLineEdit()
         self.abc_start.setPlaceholderText("optional start of the tune, e.g. |: d2B c2A |")
-        self.in_time = QCheckBox("Keep every bar in time")
+        self.in_time = QCheckBox()  # the codec's grammar guard, labelled by the codec (model_guard)
         self.in_time.setChecked(True)
-        self.in_time.setToolTip("Only let the model write what is a playable tune: bars that fit the meter "
-                                "(a pickup and the bar that completes it allowed), closed repeats, chords and "
-                                "tuplets. Untick to hear the model's raw choices")
+        self.has_guard = False
         self.primer = QComboBox()
         self.primer.addItems(list(PRIMERS))
         self.primer.setToolTip("Notes the performance model continues from")
@@ -181,9 +185,11 @@ class GeneratePanel(QWidget):
         seed.addWidget(self.seed, 1)
         seed.addWidget(self.new_seed)
         form.addRow("Seed", seed)
-        self.folk_rows = (QLabel("Meter"), QLabel("Mode"), QLabel("Key"), QLabel("Start (ABC)"), QLabel("Rhythm"))
-        for label, widget in zip(self.folk_rows, (self.meter, self.mode, self.key, self.abc_start, self.in_time)):
+        self.folk_rows = (QLabel("Meter"), QLabel("Mode"), QLabel("Key"), QLabel("Start (ABC)"))
+        for label, widget in zip(self.folk_rows, (self.meter, self.mode, self.key, self.abc_start)):
             form.addRow(label, widget)
+        self.guard_label = QLabel("Grammar")
+        form.addRow(self.guard_label, self.in_time)
         self.primer_label = QLabel("Primer")
         form.addRow(self.primer_label, self.primer)
         self.density_label, self.pitch_label = QLabel("Note density"), QLabel("Pitch classes")
@@ -254,8 +260,15 @@ class GeneratePanel(QWidget):
             box.addItem("(model chooses)", "")
             for t in tokens:  # the vocabulary's own order
                 box.addItem(label(t), t)
-        for w in (*self.folk_rows, self.meter, self.mode, self.key, self.abc_start, self.in_time):
+        for w in (*self.folk_rows, self.meter, self.mode, self.key, self.abc_start):
             w.setVisible(folk)
+        guard = model_guard(path) if path else None
+        self.has_guard = guard is not None
+        for w in (self.guard_label, self.in_time):
+            w.setVisible(self.has_guard)
+        if guard is not None:
+            self.in_time.setText(guard[0])
+            self.in_time.setToolTip(guard[1])
         for w in (self.primer_label, self.primer):
             w.setVisible("primer_seconds" in takes)
         for w in (self.density_label, self.density_row, self.pitch_label, self.pitch_box):
@@ -291,7 +304,6 @@ class GeneratePanel(QWidget):
              "seed": self.seed.value()}
         if self.is_folk:
             s["bars"] = int(self.length.value())
-            s["guard"] = self.in_time.isChecked()
             for name, value in (("meter", self.meter.currentData()), ("mode", self.mode.currentData()),
                                 ("key", self.key.currentData()), ("start", self.abc_start.text().strip())):
                 if value:
@@ -305,6 +317,8 @@ class GeneratePanel(QWidget):
                 s["note_density"] = self.density.value()
             if self.pitch_on.isEnabled() and self.pitch_on.isChecked():
                 s["pitch_histogram"] = self.pitch_weights()
+        if self.has_guard:
+            s["guard"] = self.in_time.isChecked()
         if self.beam_on.isChecked():
             s.update(beam_size=self.beam_size.value(), branch_factor=self.branch_factor.value(),
                      steps_per_iteration=self.steps_per_iteration.value())

@@ -48,6 +48,16 @@ class SamplingRules:
     settings: tuple[str, ...] = ()  # the length/header/primer settings this codec takes (the GUI shows these)
     clock_fields: dict[str, str] = {"clock": "int"}  # name -> "int" | "bool": the per-stream clock state
     default_length: float | None = None  # a length (in `unit`) when neither a length nor max tokens is given
+    # The grammar guard `guards` gives, as a user turns it off and on (None: this codec samples unguarded):
+    # (label, what it keeps). On by default (Settings.guard); off gives the model's raw choices.
+    guard_text: tuple[str, str] | None = None
+    # Token classes ((first id, end id) ranges) inside which a guard's mask moves the forbidden members' mass
+    # to the allowed ones, in the model's own proportions, instead of spreading it over every token: the guard
+    # then constrains which member (which sounding note a NOTE_OFF ends), not whether the class is chosen.
+    guard_groups: tuple[tuple[int, int], ...] = ()
+    # A guarded piece ends only where its guard `can_end()` (a tune at a clean bar, its repeat closed by the
+    # guard's `ending()`), and near --max-tokens at the first such point; False: it ends where it stops.
+    clean_ends = False
 
     OPTIONAL = ("meter", "mode", "start", "key", "bars", "seconds", "primer_seconds")  # what `settings` picks from
 

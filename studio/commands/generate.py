@@ -72,8 +72,9 @@ def _sampling_options(p) -> None:
     p.add_argument("--branch-factor", type=int, help="beam search: sampled branches of every beam per iteration")
     p.add_argument("--steps-per-iteration", type=int, help="beam search: tokens sampled between prunings")
     p.add_argument("--no-guard", dest="guard", action="store_false",
-                   help="folk: sample the model's raw choices (by default every bar is kept to the meter and "
-                        "chords, tuplets and repeats well-formed)")
+                   help="sample the model's raw choices; by default the codec's grammar is kept (folk: every bar "
+                        "to the meter, chords, tuplets and repeats well-formed; performance: a key is released "
+                        "only if it is down, the model still choosing when)")
 
 
 def _histogram(text: str) -> list[float]:

@@ -79,7 +79,7 @@ class BeamGeneration(Generation):
         if s.guard:
             made = rules.guards(self.n, self.plan.prefix)
             guards = None if made is None else [made[c].copy() for c in owner]
-        clean_end = guards is not None and not self.plan.exact_length
+        clean_end = guards is not None and rules.clean_ends and not self.plan.exact_length
         body_np = body.cpu().numpy()
         eos = self.codec.eos_id
         ended: list[list[Beam]] = [[] for _ in range(self.n)]
@@ -112,7 +112,8 @@ class BeamGeneration(Generation):
                 allowed = masks[position] if planned else None
                 if guards is not None and not planned:
                     allowed = guard_masks(guards, body_np, self.device)
-                tokens, logp = sample(logits, allowed, u, s.temperature, s.top_k, s.top_p, scored=True)
+                tokens, logp = sample(logits, allowed, u, s.temperature, s.top_k, s.top_p, scored=True,
+                                      groups=rules.guard_groups if guards is not None and not planned else ())
                 scores += logp.to(scores.dtype)
                 rules.advance(clock, tokens)
                 values = tokens.tolist()

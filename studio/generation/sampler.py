@@ -215,7 +215,7 @@ class Generation:
         body_bias = stepper.head_b.masked_fill(~body, float("-inf"))  # the body mask, inside the output layer
         masks = [torch.as_tensor(m, device=self.device) for m in self.plan.masks]
         guards = rules.guards(self.n, self.plan.prefix) if s.guard else None
-        clean_end = guards is not None and not self.plan.exact_length  # tunes end cleanly (not a span's end)
+        clean_end = guards is not None and rules.clean_ends and not self.plan.exact_length  # (not a span)
         body_np = body.cpu().numpy()
         eos = self.codec.eos_id
         active = list(range(self.n))
@@ -240,7 +240,8 @@ class Generation:
             allowed = masks[position] if planned else None
             if guards is not None and not planned:
                 allowed = guard_masks([guards[i] for i in active], body_np, self.device)
-            tokens = sample(logits, allowed, uniforms[:, position % RANDOM_BLOCK], temperature, top_k, top_p)
+            tokens = sample(logits, allowed, uniforms[:, position % RANDOM_BLOCK], temperature, top_k, top_p,
+                            groups=rules.guard_groups if guards is not None and not planned else ())
             rules.advance(clock, tokens)
             values = tokens.tolist()
             done = tokens == eos
@@ -333,16 +334,19 @@ class Generation:
 
 
 def sample(logits: torch.Tensor, allowed: torch.Tensor | None, u: torch.Tensor, temperature: float, top_k: int,
-           top_p: float, scored: bool = False):
-    """One token per row: masked, tempered, top-k/top-p filtered, drawn by inverse CDF with uniforms `u`.
+           top_p: float, scored: bool = False, groups=()):
+    """One token per row: tempered, masked, top-k/top-p filtered, drawn by inverse CDF with uniforms `u`.
+    `groups`: token ranges whose masked members' mass goes to their allowed members (`guard_groups`).
     `scored`: (tokens, log-probability of each under the distribution it was drawn from) for beam search."""
+    if temperature not in (0, 1):
+        logits = logits / temperature
     if allowed is not None:
+        if groups:
+            logits = keep_group_mass(logits, allowed, groups)
         logits = logits.masked_fill(~allowed, float("-inf"))
     if temperature == 0:
         pick = logits.argmax(1)
         return (pick, torch.log_softmax(logits, 1).gather(1, pick[:, None]).squeeze(1)) if scored else pick
-    if temperature != 1:
-        logits = logits / temperature
     if top_k and top_k < logits.shape[1]:
         kth = torch.topk(logits, top_k, dim=1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -359,6 +363,19 @@ def sample(logits: torch.Tensor, allowed: torch.Tensor | None, u: torch.Tensor, 
     if scored:
         return tokens, torch.log(probs.gather(1, pick[:, None]).squeeze(1) / cdf[:, -1])
     return tokens
+
+
+def keep_group_mass(logits: torch.Tensor, allowed: torch.Tensor, groups) -> torch.Tensor:
+    """Within each (first, end) id range, raise the allowed members so that they carry the whole range's
+    probability (in their own proportions); a row with no allowed member there is left as it is."""
+    logits = logits.clone()
+    for first, end in groups:
+        part, ok = logits[:, first:end], allowed[:, first:end]
+        whole = torch.logsumexp(part, 1, keepdim=True)
+        kept = torch.logsumexp(part.masked_fill(~ok, float("-inf")), 1, keepdim=True)
+        lift = torch.where(ok.any(1, keepdim=True), whole - kept, torch.zeros_like(whole))
+        logits[:, first:end] = part + lift
+    return logits
 
 
 def guard_masks(guards: list, body: np.ndarray, device) -> torch.Tensor:

@@ -23,6 +23,10 @@ class FolkRules(SamplingRules):
 
     settings = ("meter", "mode", "start", "key", "bars")
     clock_fields = {"clock": "int", "notes_since_bar": "bool"}
+    clean_ends = True
+    guard_text = ("Keep every bar in time", "Only let the model write what is a playable tune: bars that fit the "
+                  "meter (a pickup and the bar that completes it allowed), closed repeats, chords and tuplets. "
+                  "Untick to hear the model's raw choices")
 
     def __init__(self, codec):
         super().__init__(codec)
