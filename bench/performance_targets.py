@@ -9,7 +9,9 @@
    from the corpus's tokens and written as .mid the same way). Each file is read back with pretty_midi (an
    independent reading) for: polyphony while sounding (notes sounding, time-averaged over the time at least
    one sounds), notes per second, 95th-percentile note length; and, from the decoder's own warnings, the
-   share of notes it had to close (never ended). Medians over candidates / pieces.
+   share of notes it had to close (never ended). Medians over candidates / pieces. Sampled as `studio
+   generate` does by default (the codec's guard: a key is released only if it is down), then the same
+   candidates' seeds again with `--no-guard` (the model's raw choices).
 3. Control accuracy (models trained with controls): densities 3 and 16 notes/s (`--control-candidates` 4,
    30 s each; median notes/s against the request) and a C-major-scale histogram (share of notes in C major's
    pitch classes, median).
@@ -154,8 +156,12 @@ def main(argv=None) -> int:
         rows = sample_figures(model, model_dir, out / "unconditioned", args.candidates, Settings(**base))
         result["samples"] = {**summary(rows), "per_candidate": [{k: v for k, v in r.items() if k != "pitches"}
                                                                  for r in rows]}
-        say(f"samples ({len(rows)} x {args.seconds:g} s, T=1.0) [{time.perf_counter() - t:.0f} s]: "
+        say(f"samples ({len(rows)} x {args.seconds:g} s, T=1.0, guarded as by default) [{time.perf_counter() - t:.0f} s]: "
             + _line(result["samples"]))
+        raw = sample_figures(model, model_dir, out / "unguarded", args.candidates, Settings(**base, guard=False))
+        result["samples_unguarded"] = {**summary(raw), "per_candidate": [{k: v for k, v in r.items() if k != "pitches"}
+                                                                          for r in raw]}
+        say("samples unguarded (--no-guard, the model's raw choices): " + _line(result["samples_unguarded"]))
     if "corpus" not in args.skip:
         rows = corpus_figures(corpus, out / "corpus", args.seconds, args.corpus_pieces)
         result["corpus_test"] = summary(rows)
