@@ -132,3 +132,20 @@ def test_nottingham_key_and_meter_changes_imported(wide):
     assert "key change" not in reasons and "meter change" not in reasons.replace("between meter changes", "")
     assert report.pieces >= 1000
     assert sum("key change to" in r for r in report.repairs) >= 50
+
+
+def test_a_second_ending_before_a_part_that_repeats_without_a_start_keeps_its_first(wide):
+    """Aird's Airs, "Prince Ferdinand's Quick Step" (music21's corpus): the B part closes with `:|` and no `|:`,
+    so it repeats from after the A part's second ending. The `|:` written out for it went in right after the
+    A part's `:|`, splitting `:| |2`: the second ending lost its first and 70-odd book tunes came out broken."""
+    abc = ("X:316\nT:Prince Ferdinands Quick Step\nM:2/4\nL:1/16\nK:D\n"
+           "f4 f2ga|g2f2e2d2|A2d2 agfe|d2A2F2A2|f4 f2ga|g2f2e2d2|A2d2 agfe|[1 d4 d4 :|\\\n"
+           "[2 d4 d2 ||\nfg|afdf a2=c'2|b2a2g2f2|g2g2g2b2|a2g2f2e2|A2d2f2a2|g2b2e2c2|A2d2 agfe|[1 d4 d2 :|\\\n"
+           "[2 d4 d4 ||\n")
+    ids = wide.encode_abc(abc)
+    tokens = wide.format_tokens(ids).split()
+    meter, mode, items, warnings = wide.decode_tune(ids)
+    assert warnings == []
+    assert " ".join(tokens).count(":| |2") == 2 and "|: |2" not in " ".join(tokens)
+    after = tokens[tokens.index("|2") + 1:]
+    assert next(t for t in after if t in ("|", "|:", ":|", "|1")) == "|:"  # B repeats from after the 2nd ending

@@ -190,8 +190,18 @@ def balance_repeats(items: list, warn) -> list:
     out: list = []
     open_at = None  # index in out of the open |:, or of the section start after a :|
     section_start = 0
-    in_first = False
+    in_first = in_second = False
     for item in items:
+        if in_second and isinstance(item, str) and item in ("|", "|:", ":|", "|1"):
+            # The next section starts after the second ending (its first bar line), not at the :| before it:
+            # a |: put there would split `:| |2` and leave the second ending without its first (Aird's
+            # "Prince Ferdinand's Quick Step": `[1 d4 d4 :| [2 d4 d2 || fg|...[1 d4 d2 :|`).
+            in_second = False
+            if item == "|":
+                out.append(item)
+                section_start = len(out)
+                continue
+            section_start = len(out)
         if not isinstance(item, str):
             out.append(item)
         elif item == "|:":
@@ -225,6 +235,7 @@ def balance_repeats(items: list, warn) -> list:
                 out.append("|")
                 continue
             out.append(item)
+            in_second = True
         else:
             out.append(item)
     if open_at is not None:
