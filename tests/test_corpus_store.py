@@ -133,6 +133,10 @@ def test_warm_reimport_is_a_cache_hit_and_identical(codec, tmp_path):
     # A changed codec setting encodes again.
     other = import_corpus("e", get_codec("performance", sustain=False), [folder], workers=1)
     assert other.cache_hits == 0
+    # So does a newer reader (a fix that changes the tokens of the same file), with the same vocabulary.
+    newer = type("NewerReader", (type(codec),), {"reader_version": type(codec).reader_version + 1})(codec.config)
+    fresh = import_corpus("f", newer, [folder], workers=1)
+    assert fresh.cache_hits == 0 and newer.fingerprint() == codec.fingerprint()
 
 
 def test_stop_writes_nothing(codec, tmp_path, studio_home):

@@ -70,6 +70,9 @@ class Codec(ABC):
     # How a piece's length is counted when sampling and editing: "bars", "seconds", or "" (tokens only).
     # The GUI labels its length box with it and the CLI reads `--from/--to` in it.
     unit: ClassVar[str] = ""
+    # Bumped whenever the same file and config encode to other tokens (a reader fix): the import cache is
+    # keyed by it, so a corpus re-imported after an upgrade is read again, not taken from stale entries.
+    reader_version: ClassVar[int] = 1
     # Tokens a sample may take when no length is asked for: a safety net sized to the codec's token rate.
     default_max_tokens: ClassVar[int] = 1000
     # How whole pieces become training batches: "tunes" (one short piece per row, padded) for codecs whose

@@ -38,7 +38,7 @@ def file_hash(path: Path) -> str:
 
 
 def cache_dir(codec) -> Path:
-    return user_dir("cache") / "encoded" / f"{codec.name}-{codec.fingerprint()}"
+    return user_dir("cache") / "encoded" / f"{codec.name}-{codec.fingerprint()}-r{codec.reader_version}"
 
 
 @dataclass

@@ -54,6 +54,7 @@ class FolkCodec(Codec):
     unit = "bars"  # tunes are asked for, continued and regenerated in written bars
     default_max_tokens = 1000
     batching = "tunes"  # a tune fits a training row: one tune per row, padded
+    reader_version = 2  # 2: a part repeating without a start after a second ending (decode.balance_repeats)
 
     @classmethod
     def reads(cls, source: str) -> bool:
