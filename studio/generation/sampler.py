@@ -371,10 +371,9 @@ def keep_group_mass(logits: torch.Tensor, allowed: torch.Tensor, groups) -> torc
     logits = logits.clone()
     for first, end in groups:
         part, ok = logits[:, first:end], allowed[:, first:end]
-        whole = torch.logsumexp(part, 1, keepdim=True)
-        kept = torch.logsumexp(part.masked_fill(~ok, float("-inf")), 1, keepdim=True)
-        lift = torch.where(ok.any(1, keepdim=True), whole - kept, torch.zeros_like(whole))
-        logits[:, first:end] = part + lift
+        weight = torch.exp(part - part.max(1, keepdim=True).values)  # (one exp for both sums)
+        whole, kept = weight.sum(1, keepdim=True), (weight * ok).sum(1, keepdim=True)
+        part += torch.where(kept > 0, torch.log(whole / kept.clamp_min(1e-30)), torch.zeros_like(whole))
     return logits
 
 
