@@ -260,9 +260,8 @@ class SynthPlayer(Engine):
     def _unrendered(self) -> bool:
         """Whether a segment the next block plays from is still to be rendered from the current piece."""
         last = self._end_frame() // SEG
-        ks = {self._frame // SEG, (self._frame + BLOCK - 1) // SEG}
-        if self._loop is not None:  # the block may wrap at the loop's end: its start is what counts
-            ks = {self._frame // SEG}
+        # (with a loop the block may wrap at the loop's end: its start is what counts)
+        ks = {self._frame // SEG} if self._loop is not None else {self._frame // SEG, (self._frame + BLOCK - 1) // SEG}
         return any(k <= last and self._needs_render(k) for k in ks)
 
     def _begun(self, k: int, wrapped: bool = False) -> bool:
