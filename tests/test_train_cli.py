@@ -48,10 +48,15 @@ def test_train_resume_evaluate_and_list(tmp_path, corpus_name, studio_home, caps
     assert main(["train", "--corpus", corpus_name, "--out", str(out), "--steps", "6", *TINY]) == 2
     assert "already holds a training run; continue it with --resume" in capsys.readouterr().err
 
-    proc = run_studio("train", "--resume", out, "--steps", "9")
+    assert main(["train", "--resume", str(out), "--steps", "9", "--layers", "2", "--batch", "8"]) == 2
+    assert "--layers, --batch cannot change" in capsys.readouterr().err  # refused, never silently ignored
+    # a lower peak learning rate from the next step on (what a plateau or a diverged run asks for)
+    proc = run_studio("train", "--resume", out, "--steps", "9", "--lr", "0.005")
     assert proc.returncode == 0, proc.stderr
     assert "finished at step 9" in proc.stdout
-    assert json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 9
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] == 9 and 0 < rows[-1]["lr"] <= 0.005 < rows[0]["lr"]
+    assert json.loads((out / "model.json").read_text())["training"]["settings"]["lr"] == 0.005
 
     assert main(["evaluate", "--model", str(out), "--corpus", corpus_name, "--split", "test", "--json"]) == 0
     score = json.loads(capsys.readouterr().out)

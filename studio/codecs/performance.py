@@ -16,7 +16,8 @@ What is kept (decisions, tested in tests/test_performance_codec.py):
   NOTE_OFF comes before every NOTE_ON, and onsets go in (time, pitch) order;
 - decoding closes a note-off's oldest open note of that pitch (FIFO), ignores note-offs with nothing open,
   specials and unknown ids, drops notes that start and end on one step, and ends notes left open at the
-  end of the sequence but at most `max_note_seconds` after their onset.
+  end of the sequence but at most `max_note_seconds` after their onset (its warnings tell the notes held
+  past that limit, which the model never let go, from those still sounding where the sequence stops).
 
 Encoding, decoding and augmentation are whole-array numpy operations (no per-event Python loop).
 """
@@ -211,8 +212,9 @@ class PerformanceCodec(Codec):
         end = np.full(len(on_pos), -1, dtype=np.int64)
         end[match] = clock[off_pos]
         open_ = end < 0
-        limit = int(round(float(self.config["max_note_seconds"]) * self.steps_per_second))
-        end[open_] = np.minimum(start[open_] + max(limit, 1), final_step)
+        limit = max(1, int(round(float(self.config["max_note_seconds"]) * self.steps_per_second)))
+        stuck = open_ & (start + limit < final_step)  # held past the limit: the model never let go
+        end[open_] = np.minimum(start[open_] + limit, final_step)
         keep = end > start
 
         notes = np.zeros(int(keep.sum()), dtype=NOTE_DTYPE)
@@ -225,8 +227,9 @@ class PerformanceCodec(Codec):
         stray = int(is_off.sum() - valid_off.sum())
         for count, what in ((unknown, "ids outside the vocabulary ignored"),
                             (stray, "note-offs with no open note ignored"),
-                            (int((open_ & keep).sum()), f"notes never ended, closed after at most "
-                                                        f"{self.config['max_note_seconds']:g} s")):
+                            (int((stuck & keep).sum()), f"notes never ended, closed after "
+                                                        f"{self.config['max_note_seconds']:g} s"),
+                            (int((open_ & ~stuck & keep).sum()), "notes still sounding at the end, ended there")):
             if count:
                 piece.warnings.append(f"{count} {what}")
         return piece

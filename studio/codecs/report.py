@@ -29,6 +29,8 @@ def piece_report(codec, sequences: list[np.ndarray]) -> dict:
 
 def polyphony(notes: np.ndarray) -> tuple[float, int]:
     """Time-weighted mean number of sounding notes while anything sounds, and the most at once."""
+    if not len(notes):
+        return 0.0, 0
     times = np.concatenate([notes["start"], notes["end"]])
     change = np.concatenate([np.ones(len(notes)), -np.ones(len(notes))])
     order = np.lexsort((change, times))  # ends before starts at one time

@@ -17,7 +17,8 @@ def register(sub) -> None:
                        "metrics.jsonl). Under torchrun, trains with DistributedDataParallel.")
     p.add_argument("--corpus", metavar="NAME", help="corpus name (see `studio corpus list`) or folder")
     p.add_argument("--out", metavar="DIR", help="output folder for the model, checkpoint and metrics")
-    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
+    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint (--steps, "
+                   "--lr, --clip given with it change them from the next step on)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="starting settings (default: small)")
     p.add_argument("--cell", choices=sorted(CELL_NAMES))
     p.add_argument("--layers", type=int)
@@ -28,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--batching", choices=BATCHINGS, help="windows, whole tunes, or auto (tunes for folk)")
     p.add_argument("--batch", type=int, dest="batch_size", help="global batch size")
     p.add_argument("--seq-len", type=int, help="window length in tokens")
-    p.add_argument("--lr", type=float)
+    p.add_argument("--lr", type=float, help="peak learning rate")
     p.add_argument("--optimizer", choices=OPTIMIZERS)
     p.add_argument("--clip", type=float, help="global gradient-norm clip (0: off)")
     p.add_argument("--warmup", type=int, dest="warmup_steps")
@@ -68,14 +69,23 @@ SETTINGS = ("cell", "layers", "units", "embedding", "tie_weights", "dropout", "b
             "patience", "seed", "device", "amp", "augment", "controls", "loader_workers")
 
 
+# What a resumed run may change: its length, where it runs, and (the usual cures for a plateau or a diverged
+# run) the peak learning rate and the gradient clip; the schedule's shape and the model stay as they were.
+RESUME_SETTINGS = ("steps", "epochs", "lr", "clip", "device", "loader_workers")
+OPTION_OF = {"batch_size": "--batch", "warmup_steps": "--warmup", "amp": "--no-amp", "augment": "--no-augment"}
+
+
 def cmd_train(args) -> int:
     from ..training import Trainer, make_config
 
     chosen = {k: getattr(args, k) for k in SETTINGS if getattr(args, k) is not None}
     if args.resume:
-        if args.corpus or args.out or args.preset:
-            raise InvalidArgument("--resume DIR continues a run as it was; give only --steps/--epochs/--device/--loader-workers with it")
-        trainer = Trainer.resume(args.resume, **{k: v for k, v in chosen.items() if k in ("steps", "epochs", "device", "loader_workers")})
+        fixed = [f"--{k.replace('_', '-')}" for k in ("corpus", "out", "preset") if getattr(args, k)]
+        fixed += [OPTION_OF.get(k, f"--{k.replace('_', '-')}") for k in chosen if k not in RESUME_SETTINGS]
+        if fixed:
+            raise InvalidArgument(f"--resume DIR continues a run as it was ({', '.join(fixed)} cannot change); give "
+                                  "only --steps/--epochs/--lr/--clip/--device/--loader-workers with it")
+        trainer = Trainer.resume(args.resume, **{k: v for k, v in chosen.items() if k in RESUME_SETTINGS})
     else:
         if not args.corpus or not args.out:
             raise InvalidArgument("give --corpus NAME and --out DIR (or --resume DIR)")

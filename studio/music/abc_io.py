@@ -104,8 +104,9 @@ def read_abc_tunes(path: str | Path) -> list[AbcTune]:
     return tunes
 
 
-def tune_to_piece(tune: AbcTune) -> Piece:
-    """Parse one tune with music21; raise a StudioError naming the tune and line if it cannot be read."""
+def tune_to_piece(tune: AbcTune, expand_repeats: bool = True) -> Piece:
+    """Parse one tune with music21; raise a StudioError naming the tune and line if it cannot be read.
+    `expand_repeats=False` gives the notes as written (a quarter of the time of a typical book tune)."""
     check_tune_size(tune)  # first: a hostile tune is refused before even its lines are listed
     if tune.field("K") is None:
         raise UnsupportedContent(tune.path, tune.place, "no K: field (every ABC tune needs a key line)")
@@ -119,7 +120,7 @@ def tune_to_piece(tune: AbcTune) -> Piece:
     except Exception as exc:  # music21 raises many kinds; all mean "this tune does not parse"
         raise UnsupportedContent(tune.path, tune.place, f"ABC does not parse ({_short(exc)})") from None
     try:
-        piece = stream_to_piece(score, title=tune.field("T") or "", source=_source(tune))
+        piece = stream_to_piece(score, title=tune.field("T") or "", source=_source(tune), expand_repeats=expand_repeats)
     except Exception as exc:  # music21 objects we cannot turn into notes: say so, never a traceback
         raise UnsupportedContent(tune.path, tune.place, f"cannot turn the parsed tune into notes ({_short(exc)})") from None
     # music21 gives pickup and partial bars time signatures of their own (a 1/16 bar, say); the tune's
