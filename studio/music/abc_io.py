@@ -106,7 +106,7 @@ def read_abc_tunes(path: str | Path) -> list[AbcTune]:
 
 def tune_to_piece(tune: AbcTune, expand_repeats: bool = True) -> Piece:
     """Parse one tune with music21; raise a StudioError naming the tune and line if it cannot be read.
-    `expand_repeats=False` gives the notes as written (a quarter of the time of a typical book tune)."""
+    `expand_repeats=False` gives the notes as written (about a quarter less CPU on a typical book tune)."""
     check_tune_size(tune)  # first: a hostile tune is refused before even its lines are listed
     if tune.field("K") is None:
         raise UnsupportedContent(tune.path, tune.place, "no K: field (every ABC tune needs a key line)")
