@@ -4,9 +4,9 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from conftest import EXAMPLE_ABC
-from studio.errors import StudioError, UnsupportedContent
+from studio.errors import UnsupportedContent
 from studio.music import Piece
-from studio.music.abc_io import read_abc_lenient, read_abc_tunes, tune_meters, tune_to_piece
+from studio.music.abc_io import read_abc_lenient, read_abc_tunes, tune_meters
 
 
 def test_book_reads_every_tune_with_title_meter_key():
@@ -74,12 +74,7 @@ def test_meter_fields():
 def _read_file(path):
     """Every tune of a book, as written: whether a tune parses does not depend on its repeats, which are
     expanded after parsing and whose failures become warnings (expansion has tests of its own)."""
-    pieces, errors = [], []
-    for tune in read_abc_tunes(path):
-        try:
-            pieces.append(tune_to_piece(tune, expand_repeats=False))
-        except StudioError as exc:
-            errors.append(exc)
+    pieces, errors = read_abc_lenient(path, expand_repeats=False)
     return len(pieces), [p for p in pieces if len(p.notes) == 0], [e.message() for e in errors]
 
 

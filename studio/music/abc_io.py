@@ -360,12 +360,12 @@ def read_abc(path: str | Path) -> list[Piece]:
     return [tune_to_piece(t) for t in read_abc_tunes(path)]
 
 
-def read_abc_lenient(path: str | Path) -> tuple[list[Piece], list[StudioError]]:
+def read_abc_lenient(path: str | Path, expand_repeats: bool = True) -> tuple[list[Piece], list[StudioError]]:
     """Every readable tune, plus one error per tune that could not be read (a book is never all-or-nothing)."""
     pieces, errors = [], []
     for tune in read_abc_tunes(path):
         try:
-            pieces.append(tune_to_piece(tune))
+            pieces.append(tune_to_piece(tune, expand_repeats))
         except StudioError as exc:
             errors.append(exc)
     return pieces, errors
