@@ -85,12 +85,9 @@ PYEOF
         mkdir -p runs/folk  # the run of an earlier session, kept in the repository: resume it
         cp "$CHECKPOINTS/folk.safetensors" runs/folk/checkpoint.safetensors
     fi
-    if [ ! -f runs/folk/checkpoint.safetensors ] && [ -n "$FOLK_FROM" ]; then
-        # warm start: one step, then the weights of FOLK_FROM (a model on a vocabulary the wide one extends)
-        studio train --corpus folk-all --out runs/folk $FOLK_SHAPE --steps 1
-        "$PY" scripts/warm_start.py runs/folk "$FOLK_FROM"
-    fi
-    train folk folk-all "$FOLK_STEPS" $FOLK_SHAPE
+    # a new run starts from FOLK_FROM's weights (a model on a vocabulary the wide one extends, widened to
+    # FOLK_UNITS when it has fewer units)
+    train folk folk-all "$FOLK_STEPS" $FOLK_SHAPE ${FOLK_FROM:+--init-from "$FOLK_FROM"}
     cp runs/folk/checkpoint.safetensors "$CHECKPOINTS/folk.safetensors"
     publish folk "folk-rnn style ABC model ($FOLK_LAYERS x $FOLK_UNITS LSTM on one-hot tokens, wide folk vocabulary) \
 trained on every folk collection this project holds: O'Neill's Music of Ireland (1850), Ryan's Mammoth Collection \

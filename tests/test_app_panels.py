@@ -18,6 +18,7 @@ from studio.app.generate import GeneratePanel
 from studio.app.library import LibraryPanel, builtin_collections
 from studio.app.mainwindow import MainWindow
 from studio.app.train import TrainPanel, preset_values
+from studio.app.widgets import select_data
 from studio.app.workers import Job
 
 
@@ -241,3 +242,14 @@ def test_a_tiny_model_trains_from_the_panel_stops_resumes_and_joins_the_library(
     generating.open_item(generating.results.item(0))
     assert len(window.current_tab().document.notes) == len(piece.notes)
     assert window.current_tab().document.provenance["generated"]["model"] == panel.last_model_dir
+    # the trained model can start a wider one, which remembers where it came from
+    tiny = panel.last_model_dir
+    assert panel.start_from.findData(tiny) >= 0
+    select_data(panel.start_from, tiny)
+    panel.units.setValue(24)
+    panel.steps.setValue(3)
+    panel.name.setText("tiny-wider")
+    with qtbot.waitSignal(panel.modelTrained, timeout=60000):
+        panel.train_button.click()
+    card = json.loads((Path(panel.last_model_dir) / "model.json").read_text())
+    assert card["architecture"]["units"] == 24 and card["training"]["initialised_from"]["path"] == tiny

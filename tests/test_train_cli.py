@@ -102,3 +102,46 @@ def test_ctrl_c_stops_with_a_checkpoint(tmp_path, corpus_name):
 def test_clear_errors(tmp_path, corpus_name, capsys, args, expected):
     assert main([a.format(tmp=tmp_path) for a in args]) == 2
     assert expected in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_init_from_a_trained_model_keeps_what_it_learned(tmp_path, corpus_name, studio_home, capsys):
+    """A run started from a smaller model (--init-from, more --units, a vocabulary with more tokens) predicts
+    at its first step exactly what that model did, and its card says where it came from."""
+    import torch
+
+    from studio.nn import load_model
+    from studio.nn.model import ModelConfig, SequenceModel
+    from studio.training.warm_start import initialise_from
+
+    onehot = [a for a in TINY if a not in ("--embedding", "8")] + ["--embedding", "0", "--controls"]
+    old_dir = tmp_path / "old"
+    assert main(["train", "--corpus", corpus_name, "--out", str(old_dir), "--steps", "4", *onehot]) == 0
+    old = load_model(old_dir)
+    vocab = old.codec_config["vocab"] + ["EXTRA_A", "EXTRA_B"]  # a vocabulary that extends the old one
+    wide = SequenceModel(ModelConfig(**{**old.config.to_dict(), "units": 40, "vocab_size": len(vocab)}))
+    info = initialise_from(wide, {**old.codec_config, "vocab": vocab}, old_dir)
+    assert info["units"] == 16 and info["tokens"] == old.config.vocab_size
+    wide.eval()
+    tokens = torch.randint(0, old.config.vocab_size, (3, 50))
+    controls = torch.rand(3, 50, old.config.control_size)
+    expected, _ = old(tokens, controls=controls)
+    got, _ = wide(tokens, controls=controls)
+    assert torch.allclose(got[..., :old.config.vocab_size], expected, atol=1e-5)
+
+    new_dir = tmp_path / "wide"
+    args = ["train", "--corpus", corpus_name, "--out", str(new_dir), "--steps", "2", *onehot, "--units", "32"]
+    assert main(args + ["--init-from", str(old_dir)]) == 0
+    card = json.loads((new_dir / "model.json").read_text())
+    assert card["architecture"]["units"] == 32
+    assert card["training"]["initialised_from"]["path"] == str(old_dir)
+    assert main(["train", "--resume", str(new_dir), "--steps", "3"]) == 0  # the provenance survives a resume
+    assert json.loads((new_dir / "model.json").read_text())["training"]["initialised_from"]["units"] == 16
+    capsys.readouterr()
+    assert main(["train", "--corpus", corpus_name, "--out", str(tmp_path / "deeper"), "--steps", "2", *onehot,
+                 "--layers", "2", "--init-from", str(old_dir)]) == 2
+    assert "has layers 1, this run 2" in capsys.readouterr().err
+    assert not (tmp_path / "deeper").exists()  # refused before anything was written
+    assert main(["train", "--corpus", corpus_name, "--out", str(tmp_path / "narrower"), "--steps", "2", *onehot,
+                 "--units", "8", "--init-from", str(old_dir)]) == 2
+    assert "16 units per layer, more than this run's 8" in capsys.readouterr().err

@@ -45,6 +45,7 @@ class Panels:
         self.library.refresh()
         models = [(e.name, e.path) for e in self.library.model_entries()]
         self.train.set_corpora([(e.name, e.path) for e in self.library.corpus_entries()])
+        self.train.set_models(models)
         self.generate.set_models(models)
         self.jam.set_models(models)
 

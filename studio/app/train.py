@@ -83,6 +83,10 @@ class TrainPanel(QWidget):
         self.corpus.setToolTip("The corpus to learn from (import one in the Library)")
         self.preset = QComboBox()
         self.preset.addItems(preset_names())
+        self.start_from = QComboBox()
+        self.start_from.setToolTip("Random weights, or a trained model to go on from: same cell, layers and "
+                                   "embedding; the corpus may add tokens and Units may be larger")
+        self.start_from.addItem("random weights", "")
         self.name = QLineEdit()
         self.name.setPlaceholderText("model name (default: corpus-preset-date)")
         self.cell = QComboBox()
@@ -104,6 +108,7 @@ class TrainPanel(QWidget):
         form = QFormLayout()
         form.addRow("Corpus", self.corpus)
         form.addRow("Preset", self.preset)
+        form.addRow("Start from", self.start_from)
         form.addRow("Name", self.name)
         hyper = QGroupBox("Hyperparameters")
         hf = QFormLayout(hyper)
@@ -150,6 +155,10 @@ class TrainPanel(QWidget):
         fill_combo(self.corpus, corpora)
         self._update_buttons()
 
+    def set_models(self, models: list[tuple[str, str]]) -> None:
+        """(label, model folder) pairs from the library: what a run may start from."""
+        fill_combo(self.start_from, [("random weights", "")] + models)
+
     def choose_corpus(self, path: str) -> None:
         select_data(self.corpus, path)
 
@@ -157,6 +166,7 @@ class TrainPanel(QWidget):
         """What `run_training` needs: corpus folder, preset, the fields as overrides, the model folder name."""
         overrides = {k: (w.currentText() if isinstance(w, QComboBox) else w.value())
                      for k, w in ((k, getattr(self, k)) for k in FIELDS)}
+        overrides["init_from"] = self.start_from.currentData() or None
         return {"corpus": self.corpus.currentData() or "", "preset": self.preset.currentText(),
                 "name": self.name.text().strip(), "overrides": overrides}
 

@@ -49,6 +49,10 @@ def register(sub) -> None:
     p.add_argument("--controls", action="store_true", default=None,
                    help="condition on the codec's controls (performance: note density and pitch-class histogram, "
                         "each hidden at random in training, so the model samples with or without them)")
+    p.add_argument("--init-from", metavar="MODEL",
+                   help="start from this model's weights (folder or installed name) instead of random ones: same cell "
+                        "and layers; this corpus's vocabulary may extend its, and --units may be larger (the model "
+                        "is widened without changing what it predicts)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="negative log-likelihood per token and perplexity of a model on a corpus")
@@ -66,7 +70,7 @@ def register(sub) -> None:
 
 SETTINGS = ("cell", "layers", "units", "embedding", "tie_weights", "dropout", "batching", "batch_size", "seq_len",
             "lr", "optimizer", "clip", "warmup_steps", "decay", "steps", "epochs", "eval_every", "checkpoint_every",
-            "patience", "seed", "device", "amp", "augment", "controls", "loader_workers")
+            "patience", "seed", "device", "amp", "augment", "controls", "loader_workers", "init_from")
 
 
 # What a resumed run may change: its length, where it runs, and (the usual cures for a plateau or a diverged

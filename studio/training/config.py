@@ -34,6 +34,7 @@ class TrainConfig:
     augment: bool = True
     loader_workers: int = 0  # processes that compute batches ahead of the training loop (0: in the loop)
     controls: bool = False  # condition on the codec's controls (performance: note density, pitch classes)
+    init_from: str = ""  # a model (folder or installed name) whose weights start the run (see warm_start.py)
     # optimisation
     optimizer: str = "adam"
     lr: float = 2e-3

@@ -33,6 +33,7 @@ from .checkpoint import (CHECKPOINT, model_weights, optimizer_from_tensors, read
                          save_checkpoint)
 from .config import TrainConfig, learning_rate
 from .scoring import check_same_vocabulary, evaluate
+from .warm_start import initialise_from
 
 METRICS = "metrics.jsonl"
 
@@ -184,14 +185,18 @@ class Trainer:
         self.step, self.elapsed_before, self.tokens_seen = 0, 0.0, 0
         self.best_val, self.best_step, self.bad_evals, self.last_checkpoint = math.inf, None, 0, None
         self.last_loss, self.last_val = None, None
+        self.initialised_from = None
         if self._resume_from is not None:
             self._restore(*self._resume_from)
         elif (self.out_dir / CHECKPOINT).exists():  # every rank checks, so all of them stop
             raise InvalidArgument(f"{self.out_dir} already holds a training run; continue it with --resume "
                                   f"{self.out_dir} or choose another output folder")
-        elif self.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / METRICS).unlink(missing_ok=True)
+        else:
+            if c.init_from:  # checked before anything is written
+                self.initialised_from = initialise_from(self.model, codec.config, c.init_from)
+            if self.is_main:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                (self.out_dir / METRICS).unlink(missing_ok=True)
         net = self.model
         if self.world > 1:
             net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -346,7 +351,7 @@ class Trainer:
                 "best_val": self.best_val if self.best_step is not None else None, "best_step": self.best_step,
                 "bad_evals": self.bad_evals, "last_loss": self.last_loss, "last_val": self.last_val,
                 "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-                "codec": self.corpus.codec.config}
+                "codec": self.corpus.codec.config, "initialised_from": self.initialised_from}
 
     def _checkpoint(self) -> None:
         if self.is_main:
@@ -365,6 +370,7 @@ class Trainer:
         self.best_step, self.bad_evals = meta["best_step"], meta["bad_evals"]
         self.best_val = meta["best_val"] if meta["best_val"] is not None else math.inf
         self.last_loss, self.last_val = meta["last_loss"], meta["last_val"]
+        self.initialised_from = meta.get("initialised_from")
         if meta.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(meta["scaler"])
         if self.is_main:
@@ -394,6 +400,7 @@ class Trainer:
                 "hardware": hardware(self.device), "processes": self.world,
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "settings": c.to_dict(),
+                **({"initialised_from": self.initialised_from} if self.initialised_from else {}),
             },
             "libraries": library_versions(),
         }
