@@ -125,6 +125,8 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus-split", default="all", choices=("all", "train", "valid", "test"),
                     help="the corpus pieces the samples are compared with (default: every piece)")
     ap.add_argument("--corpus-pieces", type=int, help="measure only the first N of those pieces (default all)")
+    ap.add_argument("--corpus-from", metavar="JSON", help="take the corpus figures from an earlier run's --json "
+                    "output (they depend only on the corpus and the split; ASAP's take 6 minutes)")
     ap.add_argument("--speed-seconds", type=float, default=30.0, help="music sampled for the speed figure")
     ap.add_argument("--skip", nargs="*", default=[], choices=("nll", "samples", "corpus", "controls", "speed"))
     ap.add_argument("--out", help="keep the sampled and corpus .mid files here (default: a temporary folder)")
@@ -171,7 +173,13 @@ def main(argv=None) -> int:
         result["samples_unguarded"] = {**summary(raw), "per_candidate": [{k: v for k, v in r.items() if k != "pitches"}
                                                                           for r in raw]}
         say("samples unguarded (--no-guard, the model's raw choices): " + _line(result["samples_unguarded"]))
-    if "corpus" not in args.skip:
+    if args.corpus_from:
+        earlier = json.loads(Path(args.corpus_from).read_text(encoding="utf-8"))
+        if earlier.get("corpus", {}).get("split") != args.corpus_split or "corpus" not in earlier:
+            raise SystemExit(f"{args.corpus_from} has no corpus figures for split {args.corpus_split!r}")
+        result["corpus"] = {**earlier["corpus"], "from": args.corpus_from}
+        say(f"corpus ({args.corpus_split}, from {args.corpus_from}): " + _line(result["corpus"]))
+    elif "corpus" not in args.skip:
         t = time.perf_counter()
         rows = corpus_figures(corpus, out / "corpus", args.corpus_split, args.corpus_pieces)
         result["corpus"] = {**summary(rows), "split": args.corpus_split}
