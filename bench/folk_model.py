@@ -3,6 +3,7 @@ raw/guarded samples against music21's reading of real tunes.
 
     python bench/folk_model.py --model runs/folk --corpus folk-all          # everything (a few minutes)
     python bench/folk_model.py --skip-import --skip-samples --model models/folk --corpus folk-all
+    python bench/folk_model.py --skip-import --skip-nll --skip-samples --model models/folk --outside SAMPLE.txt
 
 Sources are ../shared/corpora/folk (Nottingham ABC books, the folkwiki token file) and music21's Irish
 books. "Imported" counts tunes that gave at least one piece (a tune that changes meter gives one piece per
@@ -112,6 +113,38 @@ def nll_per_source(corpus: Corpus, model: str) -> None:
         studio("corpus", "remove", tmp)
 
 
+def outside_nll(corpus: Corpus, model: str, paths: list[str]) -> None:
+    """NLL on tunes from outside the corpus (a thesession.org sample, say): each file imported with the corpus's
+    codec (what cannot be imported is counted and named), scored whole, and checked for tunes that are in
+    the training split anyway (half or more of a tune's body in one run shared with a training tune)."""
+    from studio.codecs.folk.report import copy_report
+
+    for path in paths:
+        report = corpus.codec.encode_file_report(Path(path))
+        tunes = [np.asarray(e.ids) for e in report.encoded]
+        if not tunes:
+            print(f"  {path}: no tune imported ({len(report.skipped)} refused)")
+            continue
+        copies = copy_report(corpus.codec, tunes, corpus.name)
+        inside = copies["copies_of_training_tunes"]
+        tmp = "bench-outside"
+        write_corpus(tmp, corpus.codec, tunes, split={"method": "hash", "valid": 1.0, "test": 0.0})
+        out = json.loads(studio("evaluate", "--model", model, "--corpus", tmp, "--split", "valid", "--json"))
+        studio("corpus", "remove", tmp)
+        reasons = collections.Counter(s.reason.split(" at bar")[0] for s in report.skipped)
+        print(f"  {Path(path).name}: {out['pieces']} tunes ({len(report.skipped)} refused"
+              + (": " + "; ".join(f"{n}x {r}" for r, n in reasons.most_common(3)) if reasons else "")
+              + f"), {out['tokens']} tokens, NLL {out['nll_per_token']:.4f} nats/token; {inside} of them share half "
+              f"their body in one run with a training tune (median longest shared run "
+              f"{int(np.median(copies['longest_shared_tokens']))} tokens)")
+        if inside:
+            kept = [t for t, n in zip(tunes, copies["longest_shared_tokens"]) if n < 0.5 * (len(t) - 2)]
+            write_corpus(tmp, corpus.codec, kept, split={"method": "hash", "valid": 1.0, "test": 0.0})
+            out = json.loads(studio("evaluate", "--model", model, "--corpus", tmp, "--split", "valid", "--json"))
+            studio("corpus", "remove", tmp)
+            print(f"    without those: {out['pieces']} tunes, NLL {out['nll_per_token']:.4f} nats/token")
+
+
 def samples(corpus: Corpus, model: str, n: int) -> None:
     from studio.generation.evaluate import evaluate_samples
 
@@ -147,6 +180,8 @@ def main() -> None:
     ap.add_argument("--skip-import", action="store_true")
     ap.add_argument("--skip-nll", action="store_true")
     ap.add_argument("--skip-samples", action="store_true")
+    ap.add_argument("--outside", nargs="*", default=[], metavar="FILE",
+                    help="token or ABC files of tunes from outside the corpus (e.g. a thesession.org sample): their NLL")
     args = ap.parse_args()
     if not args.skip_import:
         import_shares(get_codec("folk", wide=True), source_files(Path(args.shared)))
@@ -155,6 +190,9 @@ def main() -> None:
         round_trip(corpus)
     if not args.skip_nll:
         nll_per_source(corpus, args.model)
+    if args.outside:
+        print(f"NLL on tunes from outside the corpus ({args.model}):")
+        outside_nll(corpus, args.model, args.outside)
     if not args.skip_samples:
         samples(corpus, args.model, args.n)
 
