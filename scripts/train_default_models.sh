@@ -19,22 +19,25 @@ CHECKPOINTS=scripts/checkpoints  # latest checkpoints of runs that span sessions
 mkdir -p "$CHECKPOINTS"
 # The folk model: all folk corpora (../shared/corpora/folk: Nottingham, folkwiki; music21's Irish books). On a
 # GPU, train from scratch at folk-rnn's size: FOLK_FROM= FOLK_LAYERS=3 FOLK_UNITS=512 FOLK_STEPS=20000
-# FOLK_DEVICE=cuda. On a CPU, the default grows the shipped 2x256 model by a warm start; resume with a larger
-# FOLK_STEPS to continue. The shipped model's history: 13,400 steps on the Irish books alone; warm start on
-# folk-all, 2,650 steps at lr 0.001; the corpus re-imported (reader 2), 1,400 steps at 0.0005; a fresh cosine
-# of 6,000 steps at 0.0003 (the checkpoint in scripts/checkpoints/folk.safetensors).
+# FOLK_DEVICE=cuda. On a CPU, each stage starts from the shipped model (--init-from, widened when FOLK_UNITS is
+# larger) with a fresh cosine schedule; an interrupted stage resumes from runs/folk. The shipped model's
+# history: 13,400 steps (2x256) on the Irish books alone; 2,650 steps at lr 0.001 on folk-all; 1,400 at
+# 0.0005 on the corpus re-imported (reader 2); 6,000 steps of a cosine schedule from 0.0003; then widened to
+# 2x512 and 1,800 steps of a cosine schedule from 0.0004 (this script's defaults).
 FOLK_SHARED=${FOLK_SHARED:-../shared/corpora/folk}
 FOLK_FROM=${FOLK_FROM-models/folk}
 FOLK_LAYERS=${FOLK_LAYERS:-2}
-FOLK_UNITS=${FOLK_UNITS:-256}
-FOLK_STEPS=${FOLK_STEPS:-6000}
+FOLK_UNITS=${FOLK_UNITS:-512}
+FOLK_STEPS=${FOLK_STEPS:-1800}
 FOLK_SHAPE="--cell lstm --layers $FOLK_LAYERS --units $FOLK_UNITS --embedding 0 --dropout 0.2 --batching tunes \
-    --batch 32 --optimizer adam --lr ${FOLK_LR:-0.0003} --warmup 50 --decay cosine --clip 5 --eval-every 50 \
-    --checkpoint-every 25 --seed 1 --device ${FOLK_DEVICE:-auto}"
+    --batch 32 --optimizer adam --lr ${FOLK_LR:-0.0004} --warmup 50 --decay cosine --clip 5 --eval-every 200 \
+    --checkpoint-every 25 --seed 4 --device ${FOLK_DEVICE:-auto}"
 # The shipped performance model: a run that continues across sessions (see the checkpoint below).
 PERF_STEPS=${PERF_STEPS:-40000}
 WHICH=${1:-all}
 studio() { "$PY" -m studio "$@"; }
+
+last_step() { "$PY" -c "import json, sys; print(json.loads(open(sys.argv[1] + '/metrics.jsonl').readlines()[-1])['step'])" "$1"; }
 
 has_corpus() { [ -f "$STUDIO_HOME/corpora/$1/corpus.json" ]; }
 
@@ -82,13 +85,17 @@ print(report.summary())
 PYEOF
     fi
     if [ ! -f runs/folk/checkpoint.safetensors ] && [ -f "$CHECKPOINTS/folk.safetensors" ]; then
-        mkdir -p runs/folk  # the run of an earlier session, kept in the repository: resume it
+        mkdir -p runs/folk  # a stage left unfinished by an earlier session, kept in the repository: resume it
         cp "$CHECKPOINTS/folk.safetensors" runs/folk/checkpoint.safetensors
     fi
     # a new run starts from FOLK_FROM's weights (a model on a vocabulary the wide one extends, widened to
     # FOLK_UNITS when it has fewer units)
     train folk folk-all "$FOLK_STEPS" $FOLK_SHAPE ${FOLK_FROM:+--init-from "$FOLK_FROM"}
-    cp runs/folk/checkpoint.safetensors "$CHECKPOINTS/folk.safetensors"
+    if [ "$(last_step runs/folk)" -lt "$FOLK_STEPS" ]; then  # stopped early: keep the stage for the next session
+        cp runs/folk/checkpoint.safetensors "$CHECKPOINTS/folk.safetensors"
+    else  # a finished stage is the shipped model; the next one starts from it
+        rm -f "$CHECKPOINTS/folk.safetensors"
+    fi
     publish folk "folk-rnn style ABC model ($FOLK_LAYERS x $FOLK_UNITS LSTM on one-hot tokens, wide folk vocabulary) \
 trained on every folk collection this project holds: O'Neill's Music of Ireland (1850), Ryan's Mammoth Collection \
 and Aird's Airs (as shipped with music21), the Nottingham Music Database, and folkwiki.se's Swedish tunes; \
