@@ -123,8 +123,8 @@ if [ "$WHICH" = all ] || [ "$WHICH" = performance ]; then
     fi
     # Magenta's recipe on a CUDA GPU (3x512, batch 64 x 512, Adam 0.001); on a CPU the 3x256 that fits the
     # hours at hand (one thread runs it at ~3,800 events/s on this project's machine). Both with controls.
-    # The CPU run went at lr 0.0015 to step 9,000, then on at 0.0007 (`studio train --resume ... --lr`); the
-    # committed checkpoint carries that rate.
+    # The CPU run went at lr 0.0015 to step 9,000, 0.0007 to 12,420, then 0.00035 (`studio train --resume ...
+    # --lr`); the committed checkpoint carries that rate.
     if "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
         size=(--layers 3 --units 512 --batch 64 --seq-len 512 --lr 0.001)
     else
