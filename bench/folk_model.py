@@ -105,12 +105,17 @@ def nll_per_source(corpus: Corpus, model: str) -> None:
             by_source[source_of(rec.get("source", "") or rec["label"])].append(i)
     print(f"held-out NLL per source ({model}):")
     for name, rows in sorted(by_source.items()):
-        tmp = f"bench-heldout-{name}"
-        write_corpus(tmp, corpus.codec, [np.asarray(corpus.piece(i)) for i in rows],
-                     split={"method": "hash", "valid": 1.0, "test": 0.0})
-        out = json.loads(studio("evaluate", "--model", model, "--corpus", tmp, "--split", "valid", "--json"))
+        out = nll_of(corpus.codec, model, [np.asarray(corpus.piece(i)) for i in rows])
         print(f"  {name:13s} {out['pieces']:4d} tunes {out['tokens']:7d} tokens  NLL {out['nll_per_token']:.4f} nats/token")
-        studio("corpus", "remove", tmp)
+
+
+def nll_of(codec, model: str, tunes: list[np.ndarray]) -> dict:
+    """`studio evaluate --json` of `model` on these tunes, as a temporary corpus of one split."""
+    write_corpus("bench-nll", codec, tunes, split={"method": "hash", "valid": 1.0, "test": 0.0})
+    try:
+        return json.loads(studio("evaluate", "--model", model, "--corpus", "bench-nll", "--split", "valid", "--json"))
+    finally:
+        studio("corpus", "remove", "bench-nll")
 
 
 def outside_nll(corpus: Corpus, model: str, paths: list[str]) -> None:
@@ -127,10 +132,7 @@ def outside_nll(corpus: Corpus, model: str, paths: list[str]) -> None:
             continue
         copies = copy_report(corpus.codec, tunes, corpus.name)
         inside = copies["copies_of_training_tunes"]
-        tmp = "bench-outside"
-        write_corpus(tmp, corpus.codec, tunes, split={"method": "hash", "valid": 1.0, "test": 0.0})
-        out = json.loads(studio("evaluate", "--model", model, "--corpus", tmp, "--split", "valid", "--json"))
-        studio("corpus", "remove", tmp)
+        out = nll_of(corpus.codec, model, tunes)
         reasons = collections.Counter(s.reason.split(" at bar")[0] for s in report.skipped)
         print(f"  {Path(path).name}: {out['pieces']} tunes ({len(report.skipped)} refused"
               + (": " + "; ".join(f"{n}x {r}" for r, n in reasons.most_common(3)) if reasons else "")
@@ -139,9 +141,7 @@ def outside_nll(corpus: Corpus, model: str, paths: list[str]) -> None:
               f"{int(np.median(copies['longest_shared_tokens']))} tokens)")
         if inside:
             kept = [t for t, n in zip(tunes, copies["longest_shared_tokens"]) if n < 0.5 * (len(t) - 2)]
-            write_corpus(tmp, corpus.codec, kept, split={"method": "hash", "valid": 1.0, "test": 0.0})
-            out = json.loads(studio("evaluate", "--model", model, "--corpus", tmp, "--split", "valid", "--json"))
-            studio("corpus", "remove", tmp)
+            out = nll_of(corpus.codec, model, kept)
             print(f"    without those: {out['pieces']} tunes, NLL {out['nll_per_token']:.4f} nats/token")
 
 

@@ -175,7 +175,7 @@ def main(argv=None) -> int:
         say("samples unguarded (--no-guard, the model's raw choices): " + _line(result["samples_unguarded"]))
     if args.corpus_from:
         earlier = json.loads(Path(args.corpus_from).read_text(encoding="utf-8"))
-        if earlier.get("corpus", {}).get("split") != args.corpus_split or "corpus" not in earlier:
+        if earlier.get("corpus", {}).get("split") != args.corpus_split:
             raise SystemExit(f"{args.corpus_from} has no corpus figures for split {args.corpus_split!r}")
         result["corpus"] = {**earlier["corpus"], "from": args.corpus_from}
         say(f"corpus ({args.corpus_split}, from {args.corpus_from}): " + _line(result["corpus"]))

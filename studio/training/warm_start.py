@@ -58,9 +58,9 @@ def initialise_from(model, codec_config: dict, source: str | Path) -> dict:
 
 def _widened(name: str, old: torch.Tensor, fresh: torch.Tensor, a, b) -> torch.Tensor:
     """`fresh` (the new model's initial weight `name`) with `old` written into the old units' places."""
-    out = fresh.clone()
     if old.shape == fresh.shape:
         return old.clone()
+    out = fresh.clone()
     n_old = a.vocab_size
     if name == "embed.weight":
         out[:n_old] = old
