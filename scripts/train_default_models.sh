@@ -6,9 +6,9 @@
 #
 # Runs go to runs/<name>/ (checkpoint, metrics.jsonl); when a run finishes, its model folder
 # (weights.safetensors + model.json with the card) is copied to models/<name>/. Corpora are imported into
-# $STUDIO_HOME (default: runs/studio-home). The sizes are CPU-sized: on the 2-core CPU the shipped models were
-# trained on, the folk shapes run at about 19,000 tokens/s and the performance ones at about 10,600 (the
-# cards' tokens_seen / wall_time_s), so each default run takes 15-20 minutes; raise the steps on a faster machine.
+# $STUDIO_HOME (default: runs/studio-home). Each model grows in stages: a new stage starts from the shipped
+# model (--init-from) with a fresh cosine schedule, and an interrupted stage resumes from runs/NAME (or from
+# scripts/checkpoints when an earlier session left it there). scripts/gpu_job.sh is the same on a GPU lease.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -32,8 +32,6 @@ FOLK_STEPS=${FOLK_STEPS:-1800}
 FOLK_SHAPE="--cell lstm --layers $FOLK_LAYERS --units $FOLK_UNITS --embedding 0 --dropout 0.2 --batching tunes \
     --batch 32 --optimizer adam --lr ${FOLK_LR:-0.0004} --warmup 50 --decay cosine --clip 5 --eval-every 200 \
     --checkpoint-every 25 --seed 4 --device ${FOLK_DEVICE:-auto}"
-# The shipped performance model: a run that continues across sessions (see the checkpoint below).
-PERF_STEPS=${PERF_STEPS:-40000}
 WHICH=${1:-all}
 studio() { "$PY" -m studio "$@"; }
 
@@ -51,14 +49,18 @@ train() {
     fi
 }
 
-# publish NAME DESCRIPTION LICENCE: copy the model folder into models/NAME and put the card's prose in
+# publish NAME DESCRIPTION LICENCE: copy the model folder into models/NAME (weights in float16: half the size,
+# the same held-out NLL to 4 decimals; they load as float32) and put the card's prose in
 publish() {
     mkdir -p "models/$1"
-    cp "runs/$1/weights.safetensors" "runs/$1/model.json" "models/$1/"
+    cp "runs/$1/model.json" "models/$1/"
     "$PY" - "$@" <<'PYEOF'
 import json, sys
+from safetensors.torch import load_file, save_file
 from studio.atomic import write_json
 name, description, licence = sys.argv[1:4]
+weights = load_file(f"runs/{name}/weights.safetensors")
+save_file({k: v.half().contiguous() for k, v in weights.items()}, f"models/{name}/weights.safetensors")
 path = f"models/{name}/model.json"
 card = json.load(open(path))
 card.update(name=name, description=description, licence=licence)
@@ -116,25 +118,34 @@ if [ "$WHICH" = all ] || [ "$WHICH" = performance ]; then
             exit 0
         fi
     fi
-    # A run longer than a session: its latest checkpoint travels in the repository and is resumed from there.
+    # The shipped model's history: a 3x256 trained on this project's CPU (14,000 steps of 32 x 256 events,
+    # 115 M events, about 9 h 30 min on one core over five sessions: lr 0.0015, from step 9,000 0.0007, from
+    # 12,420 0.00035; validation 2.73), then widened to Magenta's 3x512 with --init-from on an H200
+    # (scripts/gpu_job.sh; 128 x 512 events per step): 3,157 steps of a cosine schedule from lr 0.0007, then
+    # resumed (--resume --steps 6300 --lr 0.0004) and stopped by the lease's clock at step 5,730, 373 M events
+    # in 9 minutes; validation 2.54. A new stage starts from the shipped model (PERF_FROM) with a fresh cosine
+    # schedule; from scratch: PERF_FROM= PERF_LR=0.001 PERF_STEPS=10000. A CPU runs the 3x512 at about 1,000
+    # events/s per core (a GPU, about 900,000): further training belongs on a GPU.
     if [ ! -f runs/performance/checkpoint.safetensors ] && [ -f "$CHECKPOINTS/performance.safetensors" ]; then
-        mkdir -p runs/performance
+        mkdir -p runs/performance  # a stage left unfinished by an earlier session: resume it
         cp "$CHECKPOINTS/performance.safetensors" runs/performance/checkpoint.safetensors
     fi
-    # Magenta's recipe on a CUDA GPU (3x512, batch 64 x 512, Adam 0.001); on a CPU the 3x256 that fits the
-    # hours at hand (one thread runs it at ~3,800 events/s on this project's machine). Both with controls.
-    # The CPU run went at lr 0.0015 to step 9,000, 0.0007 to 12,420, then 0.00035 (`studio train --resume ...
-    # --lr`); the committed checkpoint carries that rate.
     if "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
-        size=(--layers 3 --units 512 --batch 64 --seq-len 512 --lr 0.001)
+        feed=(--batch 128 --seq-len 512 --loader-workers 12)
     else
-        size=(--layers 3 --units 256 --batch 32 --seq-len 256 --lr 0.0015)
+        feed=(--batch 32 --seq-len 256)
     fi
-    train performance asap "$PERF_STEPS" --cell lstm "${size[@]}" --embedding 0 --dropout 0 --controls \
-        --batching windows --optimizer adam --warmup 100 --decay none --clip 3 --eval-every 500 \
-        --checkpoint-every 100 --seed 0
-    cp runs/performance/checkpoint.safetensors "$CHECKPOINTS/performance.safetensors"
-    publish performance "Performance RNN piano model (3x256 LSTM on Magenta's 388 performance events with 32 \
+    PERF_FROM=${PERF_FROM-models/performance}
+    PERF_STEPS=${PERF_STEPS:-3000}
+    train performance asap "$PERF_STEPS" --cell lstm --layers 3 --units 512 "${feed[@]}" --embedding 0 --dropout 0.1 \
+        --controls --batching windows --optimizer adam --lr "${PERF_LR:-0.0004}" --warmup 100 --decay cosine \
+        --clip 3 --eval-every 250 --checkpoint-every 100 --seed 0 ${PERF_FROM:+--init-from "$PERF_FROM"}
+    if [ "$(last_step runs/performance)" -lt "$PERF_STEPS" ]; then  # stopped early: keep it for the next session
+        cp runs/performance/checkpoint.safetensors "$CHECKPOINTS/performance.safetensors"
+    else
+        rm -f "$CHECKPOINTS/performance.safetensors"
+    fi
+    publish performance "Performance RNN piano model (3x512 LSTM on Magenta's 388 performance events with 32 \
 velocity bins), conditioned on Magenta's note-density and pitch-class-histogram controls (each optional), trained \
 on the ASAP corpus: 902 performances (82.4 h) of 212 pieces from the Yamaha e-Piano Competition, split by piece \
 (195 pieces train, 12 validation, 5 test), with the codec's transposition and time-stretch augmentation." \

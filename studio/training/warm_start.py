@@ -49,7 +49,8 @@ def initialise_from(model, codec_config: dict, source: str | Path) -> dict:
     if b.tie_weights and (a.units != b.units or not a.tie_weights):
         raise InvalidArgument(f"--init-from {source}: a model with tied weights can only start from one of its own size")
     fresh = model.state_dict()
-    grown = {name: _widened(name, value, fresh[name], a, b) for name, value in old.state_dict().items()}
+    grown = {name: _widened(name, value.to(fresh[name].device), fresh[name], a, b)  # the run's device (a GPU)
+             for name, value in old.state_dict().items()}
     model.load_state_dict({**fresh, **grown})
     card = old.card
     return {"model": card.get("name") or folder.name, "path": str(folder), "units": a.units,
