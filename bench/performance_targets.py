@@ -3,7 +3,7 @@
     STUDIO_HOME=... python bench/performance_targets.py --model DIR --corpus asap [--out DIR] [--json FILE]
 
 1. Test-split NLL (nats/event, every control absent) via studio.training.scoring.evaluate on the corpus's test
-   pieces (pieces the model never trained on; `--test-pieces N` scores the first N only).
+   pieces (pieces the model never trained on; `--test-pieces N` scores N spread over the split).
 2. `--candidates` (8) unconditioned candidates of `--seconds` (30) at temperature 1.0, written as .mid by the
    same code as `studio generate` (kept under --out), and the corpus's pieces (`--corpus-split`, default every
    piece; whole pieces, decoded from the corpus's tokens and written as .mid the same way). Whole pieces, not
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     ap.add_argument("--control-candidates", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--test-pieces", type=int, help="score only the first N test pieces for the NLL (default all)")
+    ap.add_argument("--test-pieces", type=int, help="score only N test pieces, spread over the split, for the NLL (default all)")
     ap.add_argument("--corpus-split", default="all", choices=("all", "train", "valid", "test"),
                     help="the corpus pieces the samples are compared with (default: every piece)")
     ap.add_argument("--corpus-pieces", type=int, help="measure only the first N of those pieces (default all)")

@@ -96,3 +96,13 @@ def test_piece_batches_score_every_piece_once(corpus):
     assert sum(b.tokens for b in got) == sum(len(corpus.piece(i)) + 1 for i in valid)
     with pytest.raises(InvalidArgument, match="unknown split"):
         next(piece_batches(corpus, "holdout"))
+
+
+def test_a_capped_validation_spreads_over_the_split_not_its_first_source(corpus):
+    """Corpora list their sources one after the other (folk-all: the Irish books, then Nottingham, then
+    folkwiki); a validation capped at N pieces must not be the first sources alone."""
+    valid = corpus.indices("valid")
+    assert len(valid) >= 3
+    scored = sorted(tuple(b.inputs[0, 1:int(b.mask.sum())]) for b in
+                    piece_batches(corpus, "valid", batch_size=1, max_pieces=2))
+    assert scored == sorted(tuple(corpus.piece(int(i))) for i in (valid[0], valid[-1]))

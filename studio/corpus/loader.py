@@ -182,10 +182,12 @@ class TuneBatches(_Batches):
 
 
 def piece_batches(corpus, split: str, batch_size: int = 32, max_pieces: int | None = None):
-    """Every piece of a split once, framed and padded, longest first: for measuring NLL exactly."""
+    """Every piece of a split once, framed and padded, longest first: for measuring NLL exactly.
+    `max_pieces` takes that many spread evenly over the split: a corpus lists its sources one after the
+    other, so its first pieces would be its first sources alone."""
     rows = split_pieces(corpus, split)
-    if max_pieces is not None:
-        rows = rows[:max_pieces]
+    if max_pieces is not None and max_pieces < len(rows):
+        rows = rows[np.unique(np.linspace(0, len(rows) - 1, max(max_pieces, 1)).round().astype(int))]
     codec = corpus.codec
     rows = rows[np.argsort(-corpus.pieces["length"][rows], kind="stable")]
     for s in range(0, len(rows), batch_size):

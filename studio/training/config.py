@@ -52,7 +52,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision on CUDA
     log_every: int = 10
     eval_every: int = 200
-    eval_pieces: int = 256  # validation uses at most this many pieces of the valid split
+    eval_pieces: int = 256  # validation uses at most this many pieces of the valid split, spread over it
     checkpoint_every: int = 200
     checkpoint_minutes: float = 5.0  # also checkpoint at least this often (protects long CPU runs)
     patience: int = 0  # early stopping: evaluations without improvement before stopping; 0: off
