@@ -124,7 +124,7 @@ if [ "$WHICH" = all ] || [ "$WHICH" = performance ]; then
     # (scripts/gpu_job.sh; 128 x 512 events per step): 3,157 steps of a cosine schedule from lr 0.0007, then
     # resumed (--resume --steps 6300 --lr 0.0004) and stopped by the lease's clock at step 5,730, 373 M events
     # in 9 minutes; validation 2.54. A new stage starts from the shipped model (PERF_FROM) with a fresh cosine
-    # schedule; from scratch: PERF_FROM= PERF_LR=0.001 PERF_STEPS=10000. A CPU runs the 3x512 at about 1,000
+    # schedule; from scratch: PERF_FROM= PERF_LR=0.001 PERF_STEPS=10000. A CPU runs the 3x512 at about 1,200
     # events/s per core (a GPU, about 900,000): further training belongs on a GPU.
     if [ ! -f runs/performance/checkpoint.safetensors ] && [ -f "$CHECKPOINTS/performance.safetensors" ]; then
         mkdir -p runs/performance  # a stage left unfinished by an earlier session: resume it
