@@ -136,7 +136,13 @@ def test_init_from_a_trained_model_keeps_what_it_learned(tmp_path, corpus_name, 
     assert card["architecture"]["units"] == 32
     assert card["training"]["initialised_from"]["path"] == str(old_dir)
     assert main(["train", "--resume", str(new_dir), "--steps", "3"]) == 0  # the provenance survives a resume
-    assert json.loads((new_dir / "model.json").read_text())["training"]["initialised_from"]["units"] == 16
+    card = json.loads((new_dir / "model.json").read_text())
+    assert card["training"]["initialised_from"]["units"] == 16
+    from studio.commands.train import describe_model
+    from studio.nn.folder import InstalledModel
+
+    listing = describe_model(InstalledModel("wide", new_dir, False, card))  # as `studio models` prints it
+    assert f"started:   from {old_dir.name} (16 units" in listing and str(old_dir) in listing
     capsys.readouterr()
     assert main(["train", "--corpus", corpus_name, "--out", str(tmp_path / "deeper"), "--steps", "2", *onehot,
                  "--layers", "2", "--init-from", str(old_dir)]) == 2

@@ -191,6 +191,11 @@ def describe_model(m) -> str:
         lines.append(f"  data:      {t.get('corpus')}: {t.get('train_pieces')} pieces, {t.get('train_tokens')} tokens")
         lines.append(f"  training:  {t.get('steps')} steps ({t.get('epochs')} epochs), {t.get('wall_time_s')} s on "
                      f"{t.get('hardware')}")
+        source = t.get("initialised_from")
+        if source:  # the figures above are this stage's only: say what it started from
+            nll = source.get("valid_nll_per_token")
+            lines.append(f"  started:   from {source.get('model')} ({source.get('units')} units"
+                         + (f", valid NLL {nll:.4f}" if nll is not None else "") + f"; {source.get('path')})")
         if val is not None:
             lines.append(f"  valid NLL: {val:.4f} nats/token")
     if m.card.get("description"):
