@@ -127,11 +127,8 @@ score() {  # name corpus split: held-out NLL on the device, then the best weight
     [ -f "$work/$name/weights.safetensors" ] || { log "$name: no weights written"; return; }
     "$PY" -m studio evaluate --model "$work/$name" --corpus "$corpus" --split "$split" --device "$DEVICE" --json \
         > "$work/$name-$split.json" 2>> "$work/job.log" || log "$name: evaluation failed"
-    "$PY" - "$work/$name/weights.safetensors" "$OUT/$name.safetensors" <<'PYEOF'
-import sys
-from safetensors.torch import load_file, save_file
-save_file({k: v.half().contiguous() for k, v in load_file(sys.argv[1]).items()}, sys.argv[2])
-PYEOF
+    "$PY" -c "import sys; from studio.nn.folder import write_half_weights; write_half_weights(*sys.argv[1:])" \
+        "$work/$name/weights.safetensors" "$OUT/$name.safetensors"
     for f in model.json metrics.jsonl; do cp "$work/$name/$f" "$work/$name.$f" 2>/dev/null || true; done
 }
 score performance asap test & score folk folk-all valid & wait

@@ -56,11 +56,10 @@ publish() {
     cp "runs/$1/model.json" "models/$1/"
     "$PY" - "$@" <<'PYEOF'
 import json, sys
-from safetensors.torch import load_file, save_file
 from studio.atomic import write_json
+from studio.nn.folder import write_half_weights
 name, description, licence = sys.argv[1:4]
-weights = load_file(f"runs/{name}/weights.safetensors")
-save_file({k: v.half().contiguous() for k, v in weights.items()}, f"models/{name}/weights.safetensors")
+write_half_weights(f"runs/{name}/weights.safetensors", f"models/{name}/weights.safetensors")
 path = f"models/{name}/model.json"
 card = json.load(open(path))
 card.update(name=name, description=description, licence=licence)

@@ -187,7 +187,7 @@ def piece_batches(corpus, split: str, batch_size: int = 32, max_pieces: int | No
     other, so its first pieces would be its first sources alone."""
     rows = split_pieces(corpus, split)
     if max_pieces is not None and max_pieces < len(rows):
-        rows = rows[np.unique(np.linspace(0, len(rows) - 1, max(max_pieces, 1)).round().astype(int))]
+        rows = rows[np.unique(np.linspace(0, len(rows) - 1, max_pieces).round().astype(int))]
     codec = corpus.codec
     rows = rows[np.argsort(-corpus.pieces["length"][rows], kind="stable")]
     for s in range(0, len(rows), batch_size):
