@@ -103,6 +103,32 @@ def test_fast_stepper_matches_the_model_for_every_cell(cell, tmp_path_factory):
         assert torch.allclose(step_logits, logits[:, t], atol=1e-5)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_a_model_stored_in_float16_steps_with_half_products_and_the_same_logits(cell):
+    """Shipped models are stored in float16: the stepper reads their weights as packed halves (twice as
+    fast on the CPU) and must still give the model's logits; a float32 model keeps float32 products."""
+    from studio.generation.stepper import FastStepper
+
+    torch.manual_seed(1)
+    model = SequenceModel(ModelConfig(vocab_size=60, cell=cell, layers=3, units=32, embedding=8)).eval()
+    assert FastStepper(model).packed_half is False
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    stepper = FastStepper(model)
+    if not torch.backends.quantized.supported_engines.count("fbgemm"):
+        pytest.skip("this torch build has no fbgemm kernels")
+    assert stepper.packed_half is True
+    tokens = torch.randint(0, 60, (4, 15))
+    logits, _ = model(tokens)
+    state = stepper.initial_state(4)
+    mask = torch.zeros(60)
+    mask[7] = float("-inf")
+    for t in range(15):
+        assert torch.allclose(stepper.step(tokens[:, t], state), logits[:, t], atol=1e-4)
+    assert stepper.step(tokens[:, 0], state, head_bias=model.head.bias.detach() + mask)[:, 7].eq(float("-inf")).all()
+
+
 def test_temperature_zero_and_top_k_one_are_greedy(folk):
     greedy = generate(folk, 2, Settings(temperature=0, max_tokens=40))
     top1 = generate(folk, 2, Settings(top_k=1, seed=5, max_tokens=40))
