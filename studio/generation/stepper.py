@@ -14,17 +14,22 @@ weights (bench/sample_speed.py). Any other model keeps float32 products.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 
 from ..nn import SequenceModel
 
 
+@functools.lru_cache(maxsize=1)
 def _packed_half_available() -> bool:
-    ops = getattr(torch.ops, "quantized", None)
+    """Whether fbgemm's packed-float16 product runs here and gives the float32 product (fbgemm needs AVX2;
+    a build or CPU without it keeps float32 products)."""
     try:
-        return ops is not None and "fbgemm" in torch.backends.quantized.supported_engines \
-            and callable(ops.linear_prepack_fp16) and callable(ops.linear_dynamic_fp16)
+        w = torch.arange(12, dtype=torch.float32).reshape(3, 4) / 8
+        x = torch.ones(2, 4)
+        out = torch.ops.quantized.linear_dynamic_fp16(x, torch.ops.quantized.linear_prepack_fp16(w, None))
+        return bool(torch.allclose(out, x @ w.t()))
     except (AttributeError, RuntimeError):
         return False
 
