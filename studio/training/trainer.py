@@ -204,7 +204,10 @@ class Trainer:
         # worker processes compute the next batches while the model steps (a GPU would otherwise wait on them)
         self.feed = PrefetchedBatches(self.batches, self.corpus.path, c.loader_workers) if c.loader_workers else self.batches
         try:
-            return self._loop()
+            result = self._loop()
+            if owns_group:  # ranks leave together: gloo aborts a rank whose peer tears down mid-exchange
+                dist.barrier()
+            return result
         finally:
             if self.feed is not self.batches:
                 self.feed.close()
