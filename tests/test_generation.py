@@ -129,6 +129,21 @@ def test_a_model_stored_in_float16_steps_with_half_products_and_the_same_logits(
     assert stepper.step(tokens[:, 0], state, head_bias=model.head.bias.detach() + mask)[:, 7].eq(float("-inf")).all()
 
 
+def test_the_stepper_is_built_once_per_model_until_its_weights_change():
+    from studio.generation.stepper import stepper_for
+
+    model = SequenceModel(ModelConfig(vocab_size=30, layers=2, units=16)).eval()
+    first = stepper_for(model)
+    assert stepper_for(model) is first
+    tokens = torch.tensor([3, 4])
+    before = first.step(tokens, first.initial_state(2))
+    with torch.no_grad():
+        model.head.bias.add_(1.0)  # an in-place change (training, editing) is seen
+    second = stepper_for(model)
+    assert second is not first
+    assert torch.allclose(second.step(tokens, second.initial_state(2)), before + 1.0, atol=1e-5)
+
+
 def test_temperature_zero_and_top_k_one_are_greedy(folk):
     greedy = generate(folk, 2, Settings(temperature=0, max_tokens=40))
     top1 = generate(folk, 2, Settings(top_k=1, seed=5, max_tokens=40))

@@ -22,7 +22,7 @@ import torch
 
 from ..errors import InvalidArgument
 from .sampler import RANDOM_BLOCK, WRAP_UP, Candidate, Generation, Step, guard_masks, sample
-from .stepper import FastStepper
+from .stepper import stepper_for
 
 
 @dataclass
@@ -53,7 +53,7 @@ class BeamGeneration(Generation):
 
     def _steps(self) -> Iterator[Step]:
         model, rules, s = self.model, self.rules, self.settings
-        stepper = FastStepper(model)
+        stepper = stepper_for(model)
         controls = self._control_vector()
         prefix = torch.tensor(self.plan.prefix, dtype=torch.long, device=self.device)
         if len(prefix) > 1:

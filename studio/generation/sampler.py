@@ -21,7 +21,7 @@ from ..errors import InvalidArgument
 from ..music import Piece
 from ..nn import SequenceModel
 from .rules import Plan, rules_for
-from .stepper import FastStepper, cpu_tuned
+from .stepper import cpu_tuned, stepper_for
 
 DEFAULT_SEED = 1
 LIVE_SETTINGS = {"temperature", "top_k", "top_p", "note_density", "pitch_histogram"}  # update_settings
@@ -198,7 +198,7 @@ class Generation:
 
     def _steps(self) -> Iterator[Step]:
         model, rules, s = self.model, self.rules, self.settings
-        stepper = FastStepper(model)
+        stepper = stepper_for(model)
         controls = self._control_vector()
         prefix = torch.tensor(self.plan.prefix, dtype=torch.long, device=self.device)
         if len(prefix) > 1:  # all but the last prefix token in one pass of the model's own kernel

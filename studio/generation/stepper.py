@@ -157,6 +157,21 @@ class FastStepper:
         return self._head(self.head_b if head_bias is None else head_bias, x)
 
 
+def stepper_for(model: SequenceModel) -> FastStepper:
+    """The model's FastStepper, built once and kept on the model while its weights are unchanged (a
+    generation per tune or per candidate would otherwise rearrange and pack every weight each time). The key
+    is each parameter's storage and in-place version counter, so training or moving the model rebuilds it."""
+    try:
+        key = tuple((p.data_ptr(), p._version) for p in model.parameters())
+    except RuntimeError:  # inference-mode tensors keep no version counter: build afresh
+        return FastStepper(model)
+    cached = getattr(model, "_studio_stepper", None)
+    if cached is None or cached[0] != key:
+        cached = (key, FastStepper(model))
+        model._studio_stepper = cached
+    return cached[1]
+
+
 @contextlib.contextmanager
 def cpu_tuned(batch: int, device: torch.device, threads: int | None = None):
     """CPU sampling settings, restored afterwards: denormal floats flushed to zero (a decaying LSTM cell
