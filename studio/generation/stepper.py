@@ -21,7 +21,7 @@ import torch
 from ..nn import SequenceModel
 
 
-@functools.lru_cache(maxsize=1)
+@functools.cache
 def _packed_half_available() -> bool:
     """Whether fbgemm's packed-float16 product runs here and gives the float32 product (fbgemm needs AVX2;
     a build or CPU without it keeps float32 products)."""
@@ -39,11 +39,12 @@ def _exactly_half(tensors) -> bool:
 
 
 class _Product:
-    """`x @ w + add` for a fixed `w` ([in, out]): float32 `addmm`, or fbgemm's packed-float16 product."""
+    """`add + x @ w` for a fixed `w` ([in, out]): float32 `addmm`, or fbgemm's packed-float16 product (which
+    keeps only the packed copy)."""
 
     def __init__(self, w: torch.Tensor, packed_half: bool):
-        self.w = w
         self.packed = torch.ops.quantized.linear_prepack_fp16(w.t().contiguous(), None) if packed_half else None
+        self.w = None if packed_half else w.contiguous()
 
     def __call__(self, add: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         if self.packed is None:
@@ -57,6 +58,10 @@ class FastStepper:
     def __init__(self, model: SequenceModel):
         c = model.config
         self.cell, self.layers, self.units = c.cell, c.layers, c.units
+        self.device = model.head.weight.device
+        self.packed_half = (self.device.type == "cpu" and model.head.weight.dtype == torch.float32
+                            and _packed_half_available() and _exactly_half(model.parameters()))
+        product = lambda m: _Product(m, self.packed_half)  # noqa: E731
         rnn = model.rnn
         with torch.no_grad():
             w = lambda name, layer: getattr(rnn, f"{name}_l{layer}").detach()  # noqa: E731
@@ -69,26 +74,16 @@ class FastStepper:
             if self.cell == "gru":  # the hidden bias sits inside the reset gate for GRU: keep it apart
                 self.table = (first + w("bias_ih", 0)).contiguous()
                 self.b_hh = [w("bias_hh", layer) for layer in range(c.layers)]
-                self.w_ih = [None] + [w("weight_ih", layer).t().contiguous() for layer in range(1, c.layers)]
+                self.w_ih = [None] + [product(w("weight_ih", layer).t()) for layer in range(1, c.layers)]
                 self.b_ih = [None] + [w("bias_ih", layer) for layer in range(1, c.layers)]
             else:
                 self.table = (first + w("bias_ih", 0) + w("bias_hh", 0)).contiguous()
-                self.w_cat = [None] + [torch.cat([w("weight_ih", layer), w("weight_hh", layer)], 1).t().contiguous()
+                self.w_cat = [None] + [product(torch.cat([w("weight_ih", layer), w("weight_hh", layer)], 1).t())
                                        for layer in range(1, c.layers)]
                 self.bias = [None] + [w("bias_ih", layer) + w("bias_hh", layer) for layer in range(1, c.layers)]
-            self.w_hh = [w("weight_hh", layer).t().contiguous() for layer in range(c.layers)]
-            self.head_w = model.head.weight.detach().t().contiguous()
+            self.w_hh = [product(w("weight_hh", layer).t()) for layer in range(c.layers)]
+            self.head_w = product(model.head.weight.detach().t())
             self.head_b = model.head.bias.detach()
-        self.device = self.head_w.device
-        matrices = [m for m in [*self.w_hh, *getattr(self, "w_cat", []), *getattr(self, "w_ih", []), self.head_w]
-                    if m is not None]
-        self.packed_half = (self.device.type == "cpu" and self.head_w.dtype == torch.float32
-                            and _packed_half_available() and _exactly_half(matrices))
-        product = lambda w: None if w is None else _Product(w, self.packed_half)  # noqa: E731
-        self._hh = [product(w) for w in self.w_hh]
-        self._cat = [product(w) for w in getattr(self, "w_cat", [])]
-        self._ih = [product(w) for w in getattr(self, "w_ih", [])]
-        self._head = product(self.head_w)
 
     # ------------------------------------------------------------------ state in the model's layout
     def initial_state(self, batch: int) -> list:
@@ -128,17 +123,17 @@ class FastStepper:
             if self.cell == "lstm":
                 h, c = state[layer]
                 if layer == 0:
-                    gates = self._hh[0](first, h)
+                    gates = self.w_hh[0](first, h)
                 else:
-                    gates = self._cat[layer](self.bias[layer], torch.cat([x, h], 1))
+                    gates = self.w_cat[layer](self.bias[layer], torch.cat([x, h], 1))
                 i, f, g, o = gates.chunk(4, 1)
                 c = torch.sigmoid(f).mul_(c).add_(torch.sigmoid(i).mul_(torch.tanh(g)))
                 x = torch.sigmoid(o).mul_(torch.tanh(c))
                 state[layer] = (x, c)
             elif self.cell == "gru":
                 h = state[layer]
-                gi = first if layer == 0 else self._ih[layer](self.b_ih[layer], x)
-                gh = self._hh[layer](self.b_hh[layer], h)
+                gi = first if layer == 0 else self.w_ih[layer](self.b_ih[layer], x)
+                gh = self.w_hh[layer](self.b_hh[layer], h)
                 ir, iz, in_ = gi.chunk(3, 1)
                 hr, hz, hn = gh.chunk(3, 1)
                 r = torch.sigmoid(ir.add(hr))
@@ -149,12 +144,12 @@ class FastStepper:
             else:
                 h = state[layer]
                 if layer == 0:
-                    pre = self._hh[0](first, h)
+                    pre = self.w_hh[0](first, h)
                 else:
-                    pre = self._cat[layer](self.bias[layer], torch.cat([x, h], 1))
+                    pre = self.w_cat[layer](self.bias[layer], torch.cat([x, h], 1))
                 x = torch.tanh(pre)
                 state[layer] = x
-        return self._head(self.head_b if head_bias is None else head_bias, x)
+        return self.head_w(self.head_b if head_bias is None else head_bias, x)
 
 
 def stepper_for(model: SequenceModel) -> FastStepper:
